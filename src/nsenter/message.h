@@ -24,23 +24,26 @@
 #define NSENTER_MSG_MAX_PATH 4096
 
 enum nsenter_msg_type {
-	NSENTER_MSG_LOOKUP_REQ,   /* path                        -> LOOKUP_RESP (st) */
+	NSENTER_MSG_LOOKUP_REQ, /* path                        -> LOOKUP_RESP (st) */
 	NSENTER_MSG_LOOKUP_RESP,
-	NSENTER_MSG_OPEN_REQ,     /* path, flags, pass_fd        -> OPEN_RESP (fd in SCM_RIGHTS if pass_fd) */
+	NSENTER_MSG_OPEN_REQ, /* path, flags, pass_fd        -> OPEN_RESP (fd in SCM_RIGHTS if
+				 pass_fd) */
 	NSENTER_MSG_OPEN_RESP,
-	NSENTER_MSG_READ_REQ,     /* path, offset, length        -> READ_RESP (data) */
+	NSENTER_MSG_READ_REQ, /* path, offset, length        -> READ_RESP (data) */
 	NSENTER_MSG_READ_RESP,
-	NSENTER_MSG_WRITE_REQ,    /* path, offset, data          -> WRITE_RESP (length = bytes written) */
+	NSENTER_MSG_WRITE_REQ, /* path, offset, data          -> WRITE_RESP (length = bytes written)
+				*/
 	NSENTER_MSG_WRITE_RESP,
-	NSENTER_MSG_READDIR_REQ,  /* path                        -> READDIR_RESP (entries) */
+	NSENTER_MSG_READDIR_REQ, /* path                        -> READDIR_RESP (entries) */
 	NSENTER_MSG_READDIR_RESP,
 	NSENTER_MSG_READLINK_REQ, /* path                        -> READLINK_RESP (data) */
 	NSENTER_MSG_READLINK_RESP,
-	NSENTER_MSG_SLEEP_REQ,    /* length = milliseconds       -> SLEEP_RESP */
+	NSENTER_MSG_SLEEP_REQ, /* length = milliseconds       -> SLEEP_RESP */
 	NSENTER_MSG_SLEEP_RESP,
-	NSENTER_MSG_SETHOSTNAME_REQ, /* flags = 0 hostname / 1 domainname, data -> SETHOSTNAME_RESP */
+	NSENTER_MSG_SETHOSTNAME_REQ, /* flags = 0 hostname / 1 domainname, data -> SETHOSTNAME_RESP
+				      */
 	NSENTER_MSG_SETHOSTNAME_RESP,
-	NSENTER_MSG_ERROR_RESP,   /* err (positive errno), errmsg */
+	NSENTER_MSG_ERROR_RESP, /* err (positive errno), errmsg */
 	_NSENTER_MSG_TYPE_MAX,
 };
 
@@ -49,7 +52,7 @@ struct nsenter_stat {
 	uint64_t ino;
 	uint32_t mode; /* type and permission bits, as st_mode */
 	uint32_t nlink;
-	uint32_t uid;  /* as the child sees them, i.e. in the caller's user namespace */
+	uint32_t uid; /* as the child sees them, i.e. in the caller's user namespace */
 	uint32_t gid;
 	int64_t size;
 	int64_t mtime_sec;
@@ -65,21 +68,21 @@ struct nsenter_dirent {
 struct nsenter_message {
 	enum nsenter_msg_type type;
 
-	char *path;      /* requests: relative to the file-system root the child serves */
-	int64_t offset;  /* read, write */
+	char *path;	 /* requests: relative to the file-system root the child serves */
+	int64_t offset;	 /* read, write */
 	uint64_t length; /* read: bytes wanted; write resp: bytes written; sleep: ms */
-	int32_t flags;   /* open: O_* flags; sethostname: which name */
-	bool pass_fd;    /* open: send the opened fd back with SCM_RIGHTS */
+	int32_t flags;	 /* open: O_* flags; sethostname: which name */
+	bool pass_fd;	 /* open: send the opened fd back with SCM_RIGHTS */
 
-	uint8_t *data;   /* read resp, write req, readlink resp, sethostname req */
+	uint8_t *data; /* read resp, write req, readlink resp, sethostname req */
 	size_t data_len;
 
-	struct nsenter_stat st;          /* lookup resp */
-	struct nsenter_dirent *entries;  /* readdir resp */
+	struct nsenter_stat st;		/* lookup resp */
+	struct nsenter_dirent *entries; /* readdir resp */
 	size_t n_entries;
 
-	int32_t err;     /* error resp: positive errno */
-	char *errmsg;    /* error resp: human-readable context */
+	int32_t err;  /* error resp: positive errno */
+	char *errmsg; /* error resp: human-readable context */
 };
 
 struct nsenter_message *nsenter_message_new(enum nsenter_msg_type type);
@@ -93,13 +96,14 @@ static inline void nsenter_message_freep(struct nsenter_message **m)
 
 /* Sets *ret to a new error response for errno err (positive or negative) and message. */
 struct nsenter_message *nsenter_message_new_error(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Takes a copy of len bytes into m->data (NUL-terminated, the NUL not counted). */
 int nsenter_message_set_data(struct nsenter_message *m, const void *data, size_t len);
 int nsenter_message_set_path(struct nsenter_message *m, const char *path);
 /* Appends one readdir entry (copies name). */
-int nsenter_message_add_entry(struct nsenter_message *m, const char *name, uint64_t ino, uint32_t type);
+int nsenter_message_add_entry(struct nsenter_message *m, const char *name, uint64_t ino,
+			      uint32_t type);
 
 const char *nsenter_msg_type_to_string(enum nsenter_msg_type t);
 int nsenter_msg_type_from_string(const char *s); /* -EINVAL if unknown */

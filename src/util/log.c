@@ -21,7 +21,7 @@ enum log_level log_get_max_level(void)
 
 int log_full(enum log_level level, int err, const char *fmt, ...)
 {
-	static const char *const prefix[] = { "error", "warning", "info", "debug" };
+	static const char *const prefix[] = {"error", "warning", "info", "debug"};
 	char line[2048];
 	va_list ap;
 

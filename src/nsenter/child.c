@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nsenter/child.h"
+#include "nsenter/transport.h"
+#include "util/macro.h"
+
+enum { ROOT_PROC_SYS, ROOT_SYS, _ROOT_MAX };
+
+static const char *const root_path[_ROOT_MAX] = {"/proc/sys", "/sys"};
+static int root_fd[_ROOT_MAX] = {-EBADF, -EBADF};
+
+int nsenter_child_open_roots(void)
+{
+	for (int i = 0; i < _ROOT_MAX; i++) {
+		root_fd[i] = safe_close(root_fd[i]);
+		root_fd[i] = open(root_path[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd[i] < 0)
+			return negative_errno();
+	}
+	return 0;
+}
+
+/*
+ * Splits an absolute request path into one of the roots and a relative rest. Components
+ * "", "." and ".." are refused, so nothing a container writes into a path can climb out;
+ * openat2() below refuses symlinks and mount crossings on top of that.
+ */
+static int resolve_root(const char *path, int *ret_dirfd, const char **ret_rel)
+{
+	for (int i = 0; i < _ROOT_MAX; i++) {
+		size_t n = strlen(root_path[i]);
+		const char *rel;
+
+		if (strncmp(path, root_path[i], n) != 0 || (path[n] != 0 && path[n] != '/'))
+			continue;
+		rel = path[n] == '/' ? path + n + 1 : path + n;
+		if (*rel == 0)
+			rel = ".";
+		else {
+			for (const char *c = rel; *c;) {
+				const char *e = strchrnul(c, '/');
+				size_t l = (size_t)(e - c);
+
+				if (l == 0 || (l == 1 && c[0] == '.') ||
+				    (l == 2 && c[0] == '.' && c[1] == '.'))
+					return -EINVAL;
+				c = *e ? e + 1 : e;
+			}
+		}
+		if (root_fd[i] < 0)
+			return -ENOENT;
+		*ret_dirfd = root_fd[i];
+		*ret_rel = rel;
+		return 0;
+	}
+	return -EACCES;
+}
+
+static int open_beneath(const char *path, int flags)
+{
+	/* openat2() refuses O_PATH combined with anything but O_DIRECTORY/O_NOFOLLOW. */
+	struct open_how how = {
+	    .flags = (uint64_t)flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY),
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+	};
+	const char *rel;
+	int dirfd, r, fd;
+
+	r = resolve_root(path, &dirfd, &rel);
+	if (r < 0)
+		return r;
+	fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	return fd < 0 ? negative_errno() : fd;
+}
+
+static struct nsenter_message *error_from(int r, const char *what, const char *path)
+{
+	return nsenter_message_new_error(r, "%s '%s': %s", what, path, strerror(r < 0 ? -r : r));
+}
+
+static struct nsenter_message *do_lookup(const struct nsenter_message *req)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct nsenter_message *m;
+	struct stat st;
+
+	fd = open_beneath(req->path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return error_from(fd, "lookup", req->path);
+	if (fstat(fd, &st) < 0)
+		return error_from(negative_errno(), "stat", req->path);
+	m = nsenter_message_new(NSENTER_MSG_LOOKUP_RESP);
+	if (!m)
+		return NULL;
+	m->st = (struct nsenter_stat){
+	    .ino = st.st_ino,
+	    .mode = st.st_mode,
+	    .nlink = (uint32_t)st.st_nlink,
+	    .uid = st.st_uid,
+	    .gid = st.st_gid,
+	    .size = st.st_size,
+	    .mtime_sec = st.st_mtim.tv_sec,
+	    .mtime_nsec = st.st_mtim.tv_nsec,
+	};
+	return m;
+}
+
+static struct nsenter_message *do_open(const struct nsenter_message *req, int *ret_fd)
+{
+	int accmode = req->flags & O_ACCMODE;
+	int fd;
+
+	if (accmode != O_RDONLY && accmode != O_WRONLY && accmode != O_RDWR)
+		return error_from(-EINVAL, "open", req->path);
+	/* Only the access mode and O_TRUNC/O_APPEND matter here; creation, O_PATH and the
+	 * like are never a container's to ask for. */
+	fd = open_beneath(req->path, accmode | (req->flags & (O_TRUNC | O_APPEND)) | O_NOFOLLOW);
+	if (fd < 0)
+		return error_from(fd, "open", req->path);
+	if (req->pass_fd)
+		*ret_fd = fd;
+	else
+		safe_close(fd);
+	return nsenter_message_new(NSENTER_MSG_OPEN_RESP);
+}
+
+static struct nsenter_message *do_read(const struct nsenter_message *req)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	struct nsenter_message *m;
+	size_t len = MIN(req->length, (uint64_t)NSENTER_MSG_MAX_DATA);
+	ssize_t n;
+
+	fd = open_beneath(req->path, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0)
+		return error_from(fd, "open", req->path);
+	buf = malloc(len + 1);
+	if (!buf)
+		return NULL;
+	n = pread(fd, buf, len, req->offset);
+	if (n < 0)
+		return error_from(negative_errno(), "read", req->path);
+	m = nsenter_message_new(NSENTER_MSG_READ_RESP);
+	if (!m || nsenter_message_set_data(m, buf, (size_t)n) < 0) {
+		nsenter_message_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static struct nsenter_message *do_write(const struct nsenter_message *req)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct nsenter_message *m;
+	ssize_t n;
+
+	fd = open_beneath(req->path, O_WRONLY | O_NOFOLLOW);
+	if (fd < 0)
+		return error_from(fd, "open", req->path);
+	n = pwrite(fd, req->data ? (const void *)req->data : "", req->data_len, req->offset);
+	if (n < 0)
+		return error_from(negative_errno(), "write", req->path);
+	m = nsenter_message_new(NSENTER_MSG_WRITE_RESP);
+	if (m)
+		m->length = (uint64_t)n;
+	return m;
+}
+
+static struct nsenter_message *do_readdir(const struct nsenter_message *req)
+{
+	_cleanup_message_ struct nsenter_message *m = NULL;
+	DIR *d;
+	int fd;
+
+	fd = open_beneath(req->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (fd < 0)
+		return error_from(fd, "open", req->path);
+	d = fdopendir(fd);
+	if (!d) {
+		int r = negative_errno();
+		safe_close(fd);
+		return error_from(r, "opendir", req->path);
+	}
+	m = nsenter_message_new(NSENTER_MSG_READDIR_RESP);
+	if (!m) {
+		closedir(d);
+		return NULL;
+	}
+	for (;;) {
+		struct dirent *de;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno) {
+				int r = negative_errno();
+				closedir(d);
+				return error_from(r, "readdir", req->path);
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (m->n_entries >= NSENTER_MSG_MAX_ENTRIES) {
+			closedir(d);
+			return error_from(-E2BIG, "readdir", req->path);
+		}
+		if (nsenter_message_add_entry(m, de->d_name, de->d_ino, de->d_type) < 0) {
+			closedir(d);
+			return NULL;
+		}
+	}
+	closedir(d);
+	return TAKE_PTR(m);
+}
+
+static struct nsenter_message *do_readlink(const struct nsenter_message *req)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct nsenter_message *m;
+	char buf[4096];
+	ssize_t n;
+
+	fd = open_beneath(req->path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return error_from(fd, "lookup", req->path);
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		return error_from(negative_errno(), "readlink", req->path);
+	m = nsenter_message_new(NSENTER_MSG_READLINK_RESP);
+	if (m && nsenter_message_set_data(m, buf, (size_t)n) < 0) {
+		nsenter_message_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static struct nsenter_message *do_sleep(const struct nsenter_message *req)
+{
+	struct timespec ts = {.tv_sec = (time_t)(req->length / 1000),
+			      .tv_nsec = (long)(req->length % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return nsenter_message_new(NSENTER_MSG_SLEEP_RESP);
+}
+
+static struct nsenter_message *do_sethostname(const struct nsenter_message *req)
+{
+	const char *name = req->data ? (const char *)req->data : "";
+	size_t len = req->data_len;
+	int r;
+
+	/* The sysctl file takes a trailing newline; the system call does not. */
+	while (len > 0 && name[len - 1] == '\n')
+		len--;
+	r = req->flags == 1 ? setdomainname(name, len) : sethostname(name, len);
+	if (r < 0)
+		return error_from(negative_errno(),
+				  req->flags == 1 ? "setdomainname" : "sethostname", "uts");
+	return nsenter_message_new(NSENTER_MSG_SETHOSTNAME_RESP);
+}
+
+struct nsenter_message *nsenter_child_handle(const struct nsenter_message *req, int *ret_fd)
+{
+	*ret_fd = -EBADF;
+	switch (req->type) {
+	case NSENTER_MSG_LOOKUP_REQ:
+		return do_lookup(req);
+	case NSENTER_MSG_OPEN_REQ:
+		return do_open(req, ret_fd);
+	case NSENTER_MSG_READ_REQ:
+		return do_read(req);
+	case NSENTER_MSG_WRITE_REQ:
+		return do_write(req);
+	case NSENTER_MSG_READDIR_REQ:
+		return do_readdir(req);
+	case NSENTER_MSG_READLINK_REQ:
+		return do_readlink(req);
+	case NSENTER_MSG_SLEEP_REQ:
+		return do_sleep(req);
+	case NSENTER_MSG_SETHOSTNAME_REQ:
+		return do_sethostname(req);
+	default:
+		return nsenter_message_new_error(EPROTO, "not a request: %s",
+						 strna(nsenter_msg_type_to_string(req->type)));
+	}
+}
+
+/* Reports a set-up failure as the answer to whatever the parent asks first. */
+_Noreturn static void fail(int sock, int r, const char *what)
+{
+	_cleanup_message_ struct nsenter_message *m = NULL;
+
+	m = nsenter_message_new_error(r, "nsenter child: %s: %s", what, strerror(-r));
+	if (m)
+		(void)transport_send(sock, m, -EBADF);
+	_exit(EXIT_FAILURE);
+}
+
+static int setup_mounts(bool fresh_proc)
+{
+	/* Private propagation first, or the mounts below would show up in the namespace
+	 * this one was copied from. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return negative_errno();
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return negative_errno();
+	if (fresh_proc &&
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return negative_errno();
+	return 0;
+}
+
+/* After joining a pid namespace only children are in it: fork, and let the parent wait
+ * and pass on the exit status. The grandchild dies with the child. */
+static void fork_into_pid_namespace(int sock)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		fail(sock, negative_errno(), "fork");
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			_exit(EXIT_FAILURE);
+		return;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(EXIT_FAILURE);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
+}
+
+_Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
+{
+	int sock = p->sock;
+	int r;
+
+	/* Not dumpable: a container's root can then neither ptrace this process nor open
+	 * its /proc/<pid>/{mem,exe,fd}, whatever namespaces it joins. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		fail(sock, negative_errno(), "PR_SET_DUMPABLE");
+
+	r = ns_join(p->ns_fds);
+	if (r < 0)
+		fail(sock, r, "setns");
+	if (p->ns_fds[NS_PID] >= 0)
+		fork_into_pid_namespace(sock);
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		safe_close(p->ns_fds[t]);
+
+	if (p->clone_flags & CLONE_NEWNS) {
+		if (unshare(CLONE_NEWNS) < 0)
+			fail(sock, negative_errno(), "unshare(CLONE_NEWNS)");
+		r = setup_mounts(p->ns_fds[NS_PID] >= 0);
+		if (r < 0)
+			fail(sock, r, "mount");
+	}
+	r = nsenter_child_open_roots();
+	if (r < 0)
+		fail(sock, r, "open /proc/sys");
+	if (p->has_creds) {
+		r = creds_apply(&p->creds);
+		if (r < 0)
+			fail(sock, r, "set credentials");
+	}
+
+	do {
+		_cleanup_message_ struct nsenter_message *req = NULL, *resp = NULL;
+		_cleanup_close_ int fd = -EBADF;
+
+		r = transport_recv(sock, -1, &req, NULL);
+		if (r == -ECONNRESET)
+			_exit(EXIT_SUCCESS);
+		if (r < 0) {
+			resp = nsenter_message_new_error(r, "bad request");
+		} else {
+			resp = nsenter_child_handle(req, &fd);
+		}
+		if (!resp)
+			resp = nsenter_message_new_error(ENOMEM, "out of memory");
+		if (!resp || transport_send(sock, resp, fd) < 0)
+			_exit(EXIT_FAILURE);
+	} while (p->agent);
+	_exit(EXIT_SUCCESS);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "nsenter/creds.h"
+#include "nsenter/namespaces.h"
+
+/*
+ * The child side of the nsenter service (the seed's Init()): runs in a freshly forked,
+ * single-threaded copy of the daemon, enters the target's namespaces and serves requests
+ * arriving on sock. It never returns.
+ */
+struct nsenter_child_params {
+	int sock;
+	int ns_fds[_NS_TYPE_MAX]; /* opened by the parent through the target's pidfd */
+	/* CLONE_NEWNS: a private mount namespace with a fresh sysfs (and, after joining a
+	 * pid namespace, a fresh procfs), so the child reads the kernel's files for its
+	 * namespaces and never the container's (procbox-covered) mounts. */
+	unsigned long clone_flags;
+	bool has_creds; /* take on creds after joining; else keep the daemon's privileges */
+	struct creds creds;
+	bool agent; /* serve requests until the socket closes; else exactly one */
+};
+
+_Noreturn void nsenter_child_main(const struct nsenter_child_params *p);
+
+/*
+ * Serves one request in the current process's namespaces, with its credentials. Exposed
+ * for tests; the child calls it for every request. *ret_fd is an fd to pass back, or
+ * -EBADF. Paths must be absolute and lie under /proc/sys or /sys.
+ */
+struct nsenter_message *nsenter_child_handle(const struct nsenter_message *req, int *ret_fd);
+
+/* Sets up the per-process roots used by nsenter_child_handle() (/proc/sys, /sys). */
+int nsenter_child_open_roots(void);

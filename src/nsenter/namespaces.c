@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "nsenter/namespaces.h"
+#include "util/macro.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static const struct {
+	const char *name;
+	int clone_flag;
+} ns_table[_NS_TYPE_MAX] = {
+    [NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [NS_IPC] = {"ipc", CLONE_NEWIPC},
+    [NS_UTS] = {"uts", CLONE_NEWUTS},	       [NS_NET] = {"net", CLONE_NEWNET},
+    [NS_PID] = {"pid", CLONE_NEWPID},	       [NS_MNT] = {"mnt", CLONE_NEWNS},
+    [NS_USER] = {"user", CLONE_NEWUSER},
+};
+
+const char *ns_type_to_string(enum ns_type t)
+{
+	return t < _NS_TYPE_MAX ? ns_table[t].name : NULL;
+}
+
+int ns_type_clone_flag(enum ns_type t)
+{
+	return t < _NS_TYPE_MAX ? ns_table[t].clone_flag : 0;
+}
+
+int ns_get_inode(pid_t pid, enum ns_type t, uint64_t *ret)
+{
+	char path[64];
+	struct stat st;
+
+	if (t >= _NS_TYPE_MAX || pid <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_table[t].name);
+	if (stat(path, &st) < 0)
+		return negative_errno();
+	*ret = st.st_ino;
+	return 0;
+}
+
+int ns_pidfd_open(pid_t pid)
+{
+	int fd;
+
+	if (pid <= 0)
+		return -EINVAL;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+	return fd < 0 ? negative_errno() : fd;
+}
+
+void ns_close_all(int fds[_NS_TYPE_MAX])
+{
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		fds[t] = safe_close(fds[t]);
+}
+
+static int ns_is_own(int fd, enum ns_type t)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[t].name);
+	if (fstat(fd, &a) < 0 || stat(path, &b) < 0)
+		return negative_errno();
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int ns_open(int pidfd, pid_t pid, unsigned mask, int fds[_NS_TYPE_MAX])
+{
+	char path[64];
+
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		fds[t] = -EBADF;
+
+	for (int t = 0; t < _NS_TYPE_MAX; t++) {
+		if (!(mask & NS_FLAG(t)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_table[t].name);
+		fds[t] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[t] < 0) {
+			int r = negative_errno();
+			ns_close_all(fds);
+			return r;
+		}
+		/* Joining the namespace one is already in is pointless, and for a user
+		 * namespace setns(2) refuses it with EINVAL. */
+		if (ns_is_own(fds[t], t) > 0)
+			fds[t] = safe_close(fds[t]);
+	}
+
+	/* The pidfd pins the process we were asked about: if it is still alive, the pid
+	 * has not been recycled and the fds above are its namespaces. */
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+		int r = negative_errno();
+		ns_close_all(fds);
+		return r;
+	}
+	return 0;
+}
+
+int ns_join(const int fds[_NS_TYPE_MAX])
+{
+	/* enum order is the join order, user last */
+	for (int t = 0; t < _NS_TYPE_MAX; t++) {
+		if (fds[t] < 0)
+			continue;
+		if (setns(fds[t], ns_table[t].clone_flag) < 0)
+			return negative_errno();
+	}
+	return 0;
+}

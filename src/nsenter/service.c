@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nsenter/service.h"
+#include "nsenter/transport.h"
+#include "util/macro.h"
+
+struct spawn_job {
+	const struct nsenter_child_params *params;
+	pid_t pid;
+	int pidfd;
+	int r;
+	bool done;
+	struct spawn_job *next;
+};
+
+struct cached_fd {
+	char *path;
+	int flags;
+	int fd;
+};
+
+struct agent {
+	struct agent *next;
+	struct agent_key key;
+	pid_t pid;
+	int pidfd;
+	int sock;
+	pthread_mutex_t lock; /* one request at a time on sock */
+	unsigned refs;	      /* under service lock */
+	bool dead;	      /* under service lock */
+	int64_t last_used_ms; /* under service lock */
+	unsigned n_fds;	      /* under agent lock */
+	unsigned next_evict;
+	struct cached_fd *fds;
+};
+
+struct nsenter_service {
+	struct nsenter_service_config cfg;
+	pid_t daemon_pid;
+
+	pthread_t spawner;
+	bool spawner_running;
+	pthread_mutex_t spawn_lock;
+	pthread_cond_t spawn_cond;
+	pthread_cond_t spawn_done;
+	struct spawn_job *queue;
+	bool stopping;
+
+	pthread_mutex_t lock; /* agents list and stats */
+	struct agent *agents;
+	struct nsenter_stats stats;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* In the fresh child: nothing of the daemon's (the /dev/fuse fd above all) may follow it
+ * into a container's namespaces. */
+static void close_all_but(int *keep, size_t n)
+{
+	unsigned lo = 3;
+
+	qsort(keep, n, sizeof(int), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+_Noreturn static void child_start(const struct nsenter_service *s,
+				  const struct nsenter_child_params *p)
+{
+	int keep[_NS_TYPE_MAX + 1];
+	size_t n = 0;
+	sigset_t none;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->daemon_pid)
+		_exit(EXIT_FAILURE);
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE)
+			signal(sig, SIG_DFL);
+
+	keep[n++] = p->sock;
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		keep[n++] = p->ns_fds[t];
+	close_all_but(keep, n);
+	nsenter_child_main(p);
+}
+
+static void *spawner_main(void *arg)
+{
+	struct nsenter_service *s = arg;
+
+	pthread_mutex_lock(&s->spawn_lock);
+	for (;;) {
+		struct spawn_job *j;
+		pid_t pid;
+
+		while (!s->queue && !s->stopping)
+			pthread_cond_wait(&s->spawn_cond, &s->spawn_lock);
+		if (!s->queue)
+			break;
+		j = s->queue;
+		s->queue = j->next;
+		pthread_mutex_unlock(&s->spawn_lock);
+
+		pid = fork();
+		if (pid == 0)
+			child_start(s, j->params);
+		if (pid < 0) {
+			j->r = negative_errno();
+		} else {
+			/* Our own unreaped child: its pid cannot be reused before the pidfd
+			 * is open. */
+			j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			j->pid = pid;
+			j->r = j->pidfd < 0 ? negative_errno() : 0;
+			if (j->pidfd < 0) {
+				kill(pid, SIGKILL);
+				while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+					;
+			}
+		}
+
+		pthread_mutex_lock(&s->spawn_lock);
+		j->done = true;
+		pthread_cond_broadcast(&s->spawn_done);
+	}
+	pthread_mutex_unlock(&s->spawn_lock);
+	return NULL;
+}
+
+int nsenter_service_spawn(struct nsenter_service *s, const struct nsenter_child_params *p,
+			  pid_t *ret_pid, int *ret_pidfd)
+{
+	struct spawn_job j = {.params = p, .pidfd = -EBADF};
+
+	pthread_mutex_lock(&s->spawn_lock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->spawn_lock);
+		return -ESHUTDOWN;
+	}
+	j.next = s->queue;
+	s->queue = &j;
+	pthread_cond_signal(&s->spawn_cond);
+	while (!j.done)
+		pthread_cond_wait(&s->spawn_done, &s->spawn_lock);
+	pthread_mutex_unlock(&s->spawn_lock);
+
+	if (j.r < 0)
+		return j.r;
+	pthread_mutex_lock(&s->lock);
+	s->stats.spawned++;
+	pthread_mutex_unlock(&s->lock);
+	*ret_pid = j.pid;
+	*ret_pidfd = j.pidfd;
+	return 0;
+}
+
+void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first)
+{
+	siginfo_t si;
+
+	if (pidfd < 0)
+		return;
+	if (!kill_first) {
+		/* A child exits right after its reply; one that does not (stopped, or
+		 * stuck in a namespace) gets the request timeout, then SIGKILL. */
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		if (poll(&p, 1, s->cfg.timeout_ms) <= 0)
+			kill_first = true;
+	}
+	if (kill_first)
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	safe_close(pidfd);
+	(void)pid;
+	pthread_mutex_lock(&s->lock);
+	s->stats.reaped++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void nsenter_service_count_timeout(struct nsenter_service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stats.timeouts++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter_service **ret)
+{
+	struct nsenter_service *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (cfg)
+		s->cfg = *cfg;
+	if (s->cfg.timeout_ms <= 0)
+		s->cfg.timeout_ms = NSENTER_DEFAULT_TIMEOUT_MS;
+	if (s->cfg.agent_idle_ms <= 0)
+		s->cfg.agent_idle_ms = NSENTER_DEFAULT_AGENT_IDLE_MS;
+	if (s->cfg.max_agent_fds == 0)
+		s->cfg.max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS;
+	s->daemon_pid = getpid();
+	pthread_mutex_init(&s->spawn_lock, NULL);
+	pthread_cond_init(&s->spawn_cond, NULL);
+	pthread_cond_init(&s->spawn_done, NULL);
+	pthread_mutex_init(&s->lock, NULL);
+
+	r = -pthread_create(&s->spawner, NULL, spawner_main, s);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	s->spawner_running = true;
+	*ret = s;
+	return 0;
+}
+
+int nsenter_service_timeout_ms(const struct nsenter_service *s)
+{
+	return s->cfg.timeout_ms;
+}
+
+void nsenter_service_get_stats(struct nsenter_service *s, struct nsenter_stats *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	*ret = s->stats;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* --- agents --- */
+
+static bool agent_key_equal(const struct agent_key *a, const struct agent_key *b)
+{
+	if (memcmp(a->ns_ino, b->ns_ino, sizeof(a->ns_ino)) != 0 ||
+	    a->clone_flags != b->clone_flags || a->has_creds != b->has_creds)
+		return false;
+	return !a->has_creds || creds_equal(&a->creds, &b->creds);
+}
+
+static void agent_destroy(struct nsenter_service *s, struct agent *a)
+{
+	unsigned nfds = a->n_fds;
+
+	for (unsigned i = 0; i < a->n_fds; i++) {
+		safe_close(a->fds[i].fd);
+		free(a->fds[i].path);
+	}
+	free(a->fds);
+	safe_close(a->sock);
+	nsenter_service_reap(s, a->pid, a->pidfd, true);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+	pthread_mutex_lock(&s->lock);
+	s->stats.cached_fds -= nfds;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Under s->lock: takes a out of the list; returns true if the caller must destroy it. */
+static bool agent_unlink_locked(struct nsenter_service *s, struct agent *a)
+{
+	for (struct agent **p = &s->agents; *p; p = &(*p)->next) {
+		if (*p == a) {
+			*p = a->next;
+			s->stats.agents--;
+			break;
+		}
+	}
+	a->dead = true;
+	return a->refs == 0;
+}
+
+static void agent_put(struct nsenter_service *s, struct agent *a, bool kill)
+{
+	bool destroy;
+
+	pthread_mutex_lock(&s->lock);
+	a->refs--;
+	a->last_used_ms = now_ms();
+	if (kill && !a->dead)
+		agent_unlink_locked(s, a);
+	destroy = a->dead && a->refs == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (destroy)
+		agent_destroy(s, a);
+}
+
+/* Under s->lock: the least recently used idle agent, to make room. */
+static struct agent *agent_pick_victim_locked(struct nsenter_service *s)
+{
+	struct agent *victim = NULL;
+
+	for (struct agent *a = s->agents; a; a = a->next)
+		if (a->refs == 0 && (!victim || a->last_used_ms < victim->last_used_ms))
+			victim = a;
+	return victim;
+}
+
+static int agent_start(struct nsenter_service *s, const struct agent_key *key,
+		       const struct nsenter_child_params *params, struct agent **ret)
+{
+	struct nsenter_child_params p = *params;
+	_cleanup_close_ int child_sock = -EBADF;
+	struct agent *a, *victim = NULL;
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return negative_errno();
+	child_sock = sv[1];
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		safe_close(sv[0]);
+		return -ENOMEM;
+	}
+	a->sock = sv[0];
+	a->key = *key;
+	a->refs = 1;
+	a->pidfd = -EBADF;
+	pthread_mutex_init(&a->lock, NULL);
+
+	p.sock = child_sock;
+	p.agent = true;
+	r = nsenter_service_spawn(s, &p, &a->pid, &a->pidfd);
+	if (r < 0) {
+		safe_close(a->sock);
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		return r;
+	}
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stats.agents >= s->cfg.max_agents) {
+		victim = agent_pick_victim_locked(s);
+		if (victim && !agent_unlink_locked(s, victim))
+			victim = NULL;
+	}
+	a->next = s->agents;
+	s->agents = a;
+	s->stats.agents++;
+	pthread_mutex_unlock(&s->lock);
+	if (victim)
+		agent_destroy(s, victim);
+	*ret = a;
+	return 0;
+}
+
+static struct agent *agent_find(struct nsenter_service *s, const struct agent_key *key)
+{
+	struct agent *found = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct agent *a = s->agents; a; a = a->next) {
+		if (!a->dead && agent_key_equal(&a->key, key)) {
+			a->refs++;
+			found = a;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/* Under a->lock. */
+static int agent_fd_lookup(struct agent *a, const char *path, int flags)
+{
+	for (unsigned i = 0; i < a->n_fds; i++)
+		if (a->fds[i].flags == flags && strcmp(a->fds[i].path, path) == 0)
+			return fcntl(a->fds[i].fd, F_DUPFD_CLOEXEC, 3);
+	return -EBADF;
+}
+
+/* Under a->lock: keeps a dup of fd for later opens of path with flags. */
+static void agent_fd_store(struct nsenter_service *s, struct agent *a, const char *path, int flags,
+			   int fd)
+{
+	struct cached_fd *slot;
+	int copy;
+	char *p;
+
+	if (!a->fds) {
+		a->fds = calloc(s->cfg.max_agent_fds, sizeof(*a->fds));
+		if (!a->fds)
+			return;
+	}
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	p = strdup(path);
+	if (copy < 0 || !p) {
+		safe_close(copy);
+		free(p);
+		return;
+	}
+	if (a->n_fds < s->cfg.max_agent_fds) {
+		slot = &a->fds[a->n_fds++];
+		pthread_mutex_lock(&s->lock);
+		s->stats.cached_fds++;
+		pthread_mutex_unlock(&s->lock);
+	} else {
+		/* Full: replace round-robin; cheap, and bounded is what matters. */
+		slot = &a->fds[a->next_evict++ % a->n_fds];
+		safe_close(slot->fd);
+		free(slot->path);
+	}
+	*slot = (struct cached_fd){.path = p, .flags = flags, .fd = copy};
+}
+
+static int agent_roundtrip(struct nsenter_service *s, struct agent *a,
+			   const struct nsenter_message *req, struct nsenter_message **ret,
+			   int *ret_fd)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (req->type == NSENTER_MSG_OPEN_REQ && req->pass_fd) {
+		fd = agent_fd_lookup(a, req->path, req->flags);
+		if (fd >= 0) {
+			*ret = nsenter_message_new(NSENTER_MSG_OPEN_RESP);
+			if (!*ret)
+				return -ENOMEM;
+			pthread_mutex_lock(&s->lock);
+			s->stats.fd_hits++;
+			pthread_mutex_unlock(&s->lock);
+			*ret_fd = TAKE_FD(fd);
+			return 0;
+		}
+	}
+
+	r = transport_send(a->sock, req, -EBADF);
+	if (r < 0)
+		return r;
+	r = transport_recv(a->sock, s->cfg.timeout_ms, ret, &fd);
+	if (r == -ETIMEDOUT)
+		nsenter_service_count_timeout(s);
+	if (r < 0)
+		return r;
+	if (fd >= 0 && req->type == NSENTER_MSG_OPEN_REQ && req->pass_fd &&
+	    (*ret)->type == NSENTER_MSG_OPEN_RESP)
+		agent_fd_store(s, a, req->path, req->flags, fd);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int nsenter_service_agent_request(struct nsenter_service *s, const struct agent_key *key,
+				  const struct nsenter_child_params *params,
+				  const struct nsenter_message *req, struct nsenter_message **ret,
+				  int *ret_fd, pid_t *ret_pid)
+{
+	for (int attempt = 0;; attempt++) {
+		struct agent *a = agent_find(s, key);
+		bool fresh = false;
+		int r;
+
+		if (a) {
+			pthread_mutex_lock(&s->lock);
+			s->stats.agent_hits++;
+			pthread_mutex_unlock(&s->lock);
+		} else {
+			r = agent_start(s, key, params, &a);
+			if (r < 0)
+				return r;
+			fresh = true;
+		}
+
+		pthread_mutex_lock(&a->lock);
+		r = agent_roundtrip(s, a, req, ret, ret_fd);
+		pthread_mutex_unlock(&a->lock);
+		*ret_pid = a->pid;
+
+		/* A set-up failure is the agent's first and last answer: drop it. */
+		if (r == 0 && fresh && (*ret)->type == NSENTER_MSG_ERROR_RESP && (*ret)->errmsg &&
+		    strncmp((*ret)->errmsg, "nsenter child:", 14) == 0) {
+			agent_put(s, a, true);
+			return 0;
+		}
+		agent_put(s, a, r < 0);
+		/* An agent found dead (killed, or gone with its namespace) gets one retry
+		 * with a fresh one; a fresh one that fails does not. */
+		if (r == -ECONNRESET && !fresh && attempt == 0)
+			continue;
+		return r;
+	}
+}
+
+static unsigned release_matching(struct nsenter_service *s,
+				 bool (*match)(const struct agent *, const void *),
+				 const void *userdata)
+{
+	struct agent *doomed = NULL;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct agent **p = &s->agents; *p;) {
+		struct agent *a = *p;
+
+		if (!match(a, userdata)) {
+			p = &a->next;
+			continue;
+		}
+		*p = a->next;
+		s->stats.agents--;
+		a->dead = true;
+		n++;
+		if (a->refs == 0) {
+			a->next = doomed;
+			doomed = a;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	while (doomed) {
+		struct agent *next = doomed->next;
+		agent_destroy(s, doomed);
+		doomed = next;
+	}
+	return n;
+}
+
+struct ns_match {
+	enum ns_type t;
+	uint64_t ino;
+};
+
+static bool match_ns(const struct agent *a, const void *userdata)
+{
+	const struct ns_match *m = userdata;
+	return a->key.ns_ino[m->t] == m->ino;
+}
+
+unsigned nsenter_service_release_namespace(struct nsenter_service *s, enum ns_type t, uint64_t ino)
+{
+	struct ns_match m = {t, ino};
+
+	if (t >= _NS_TYPE_MAX || ino == 0)
+		return 0;
+	return release_matching(s, match_ns, &m);
+}
+
+static bool match_idle(const struct agent *a, const void *userdata)
+{
+	const int64_t *cutoff = userdata;
+	return a->refs == 0 && a->last_used_ms < *cutoff;
+}
+
+unsigned nsenter_service_expire_idle(struct nsenter_service *s)
+{
+	int64_t cutoff = now_ms() - s->cfg.agent_idle_ms;
+	return release_matching(s, match_idle, &cutoff);
+}
+
+static bool match_all(const struct agent *a, const void *userdata)
+{
+	return true;
+}
+
+void nsenter_service_free(struct nsenter_service *s)
+{
+	if (!s)
+		return;
+	release_matching(s, match_all, NULL);
+	if (s->spawner_running) {
+		pthread_mutex_lock(&s->spawn_lock);
+		s->stopping = true;
+		pthread_cond_broadcast(&s->spawn_cond);
+		pthread_mutex_unlock(&s->spawn_lock);
+		pthread_join(s->spawner, NULL);
+	}
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->spawn_lock);
+	pthread_cond_destroy(&s->spawn_cond);
+	pthread_cond_destroy(&s->spawn_done);
+	free(s);
+}
