@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A container's load average, computed like the kernel's (kernel/sched/loadavg.c: fixed point
+ * with 11 fractional bits, a sample every 5 s, decay factors for 1, 5 and 15 minutes) from the
+ * number of its running and uninterruptible tasks, but sampled lazily: nothing runs between
+ * reads. The caller keeps one struct loadavg per container (zero-initialised) and, on a read
+ * of /proc/loadavg:
+ *
+ *	r = cgroup_get_tasks(cg, reader_tid, &tasks);
+ *	loadavg_update(&container->load, now_monotonic_ns, cgroup_tasks_active(&tasks));
+ *	r = view_loadavg(&container->load, &tasks, last_pid_in_container, &text);
+ *
+ * The samples missed since the previous update are applied at once with the count seen now,
+ * as the kernel itself catches up after a tickless idle period (calc_load_n). Calls sharing a
+ * struct loadavg must be serialised.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup/cgroup.h"
+
+#define LOADAVG_FSHIFT 11
+#define LOADAVG_FIXED_1 (1u << LOADAVG_FSHIFT)
+#define LOADAVG_PERIOD_NS (5000000000ull)
+
+struct loadavg {
+	bool started;
+	uint64_t next_ns;    /* when the next sample is due */
+	uint64_t avenrun[3]; /* 1, 5, 15 minutes; fixed point */
+};
+
+void loadavg_update(struct loadavg *l, uint64_t now_ns, unsigned nr_active);
+
+/* "0.52 0.58 0.59 1/12 345\n": the three loads, the running and total threads from tasks, and
+ * last_pid, the most recent pid in the container's pid namespace (its ns_last_pid). */
+int view_loadavg(const struct loadavg *l, const struct cgroup_tasks *tasks, pid_t last_pid,
+		 char **ret);

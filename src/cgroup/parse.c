@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup/parse.h"
+#include "util/macro.h"
+
+/* v1 reports "no limit" as PAGE_COUNTER_MAX pages (LONG_MAX rounded down to a page); no real
+ * limit comes near 2^62 bytes. */
+#define V1_UNLIMITED_FROM (UINT64_C(1) << 62)
+
+static const char *skip_blank(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Parses digits at *p into *ret and advances *p; no sign, no spaces. */
+static int parse_digits(const char **p, uint64_t *ret)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*ret = v;
+	return 0;
+}
+
+static bool only_space(const char *p)
+{
+	while (isspace((unsigned char)*p))
+		p++;
+	return *p == 0;
+}
+
+int cg_parse_u64(const char *text, uint64_t *ret)
+{
+	const char *p = text;
+	uint64_t v;
+	int r;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	r = parse_digits(&p, &v);
+	if (r < 0)
+		return r;
+	if (!only_space(p))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int cg_parse_limit(const char *text, uint64_t *ret)
+{
+	const char *p = text;
+	uint64_t v;
+	int r;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (strncmp(p, "max", 3) == 0 && only_space(p + 3)) {
+		*ret = CGROUP_UNLIMITED;
+		return 0;
+	}
+	if (strncmp(p, "-1", 2) == 0 && only_space(p + 2)) {
+		*ret = CGROUP_UNLIMITED;
+		return 0;
+	}
+	r = cg_parse_u64(p, &v);
+	if (r == -ERANGE)
+		v = CGROUP_UNLIMITED;
+	else if (r < 0)
+		return r;
+	*ret = v >= V1_UNLIMITED_FROM ? CGROUP_UNLIMITED : v;
+	return 0;
+}
+
+int cg_parse_cpu_max(const char *text, uint64_t *ret_quota, uint64_t *ret_period)
+{
+	const char *p = text;
+	uint64_t quota, period;
+	int r;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (strncmp(p, "max", 3) == 0) {
+		quota = CGROUP_UNLIMITED;
+		p += 3;
+	} else {
+		r = parse_digits(&p, &quota);
+		if (r < 0)
+			return r;
+	}
+	if (*p != ' ')
+		return -EINVAL;
+	p = skip_blank(p);
+	r = parse_digits(&p, &period);
+	if (r < 0)
+		return r;
+	if (!only_space(p) || period == 0)
+		return -EINVAL;
+	*ret_quota = quota;
+	*ret_period = period;
+	return 0;
+}
+
+uint64_t cg_parse_keyed(const char *text, const char *const *keys, uint64_t *values, size_t n)
+{
+	uint64_t found = 0;
+
+	if (n > 64)
+		n = 64;
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		const char *sp = line;
+		size_t klen;
+
+		while (sp < (eol ? eol : line + strlen(line)) && *sp != ' ')
+			sp++;
+		klen = (size_t)(sp - line);
+		if (*sp == ' ') {
+			for (size_t i = 0; i < n; i++) {
+				const char *p = skip_blank(sp);
+				uint64_t v;
+
+				if (strlen(keys[i]) != klen || memcmp(keys[i], line, klen) != 0)
+					continue;
+				if (parse_digits(&p, &v) < 0)
+					break;
+				if (*p != '\n' && *p != 0 && *p != ' ')
+					break;
+				values[i] = v;
+				found |= UINT64_C(1) << i;
+				break;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return found;
+}
+
+int cg_parse_u64_list(const char *text, uint64_t **ret, size_t *ret_n)
+{
+	_cleanup_free_ uint64_t *v = NULL;
+	size_t n = 0, allocated = 0;
+	const char *p = text;
+	int r;
+
+	for (;;) {
+		uint64_t x;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		r = parse_digits(&p, &x);
+		if (r < 0)
+			return r;
+		if (*p && !isspace((unsigned char)*p))
+			return -EINVAL;
+		if (n == allocated) {
+			size_t a = allocated ? allocated * 2 : 16;
+			uint64_t *nv;
+
+			if (a > CPULIST_MAX)
+				return -E2BIG;
+			nv = reallocarray(v, a, sizeof(*v));
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			allocated = a;
+		}
+		v[n++] = x;
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+static struct cgroup_io_dev *io_dev_get(struct cgroup_io *io, unsigned major, unsigned minor)
+{
+	struct cgroup_io_dev *d;
+
+	for (size_t i = 0; i < io->n; i++)
+		if (io->devs[i].major == major && io->devs[i].minor == minor)
+			return &io->devs[i];
+	/* One entry per block device: bounded by what the kernel prints. */
+	if (io->n >= 65536)
+		return NULL;
+	d = reallocarray(io->devs, io->n + 1, sizeof(*d));
+	if (!d)
+		return NULL;
+	io->devs = d;
+	d = &io->devs[io->n++];
+	*d = (struct cgroup_io_dev){.major = major, .minor = minor};
+	return d;
+}
+
+static int parse_devnum(const char **p, unsigned *ret_major, unsigned *ret_minor)
+{
+	uint64_t major, minor;
+	int r;
+
+	r = parse_digits(p, &major);
+	if (r < 0)
+		return r;
+	if (**p != ':')
+		return -EINVAL;
+	(*p)++;
+	r = parse_digits(p, &minor);
+	if (r < 0)
+		return r;
+	if (major > UINT32_MAX || minor > UINT32_MAX)
+		return -ERANGE;
+	*ret_major = (unsigned)major;
+	*ret_minor = (unsigned)minor;
+	return 0;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+int cg_parse_io_stat(const char *text, struct cgroup_io *io)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} fields[] = {
+	    {"rbytes=", offsetof(struct cgroup_io_dev, rbytes)},
+	    {"wbytes=", offsetof(struct cgroup_io_dev, wbytes)},
+	    {"rios=", offsetof(struct cgroup_io_dev, rios)},
+	    {"wios=", offsetof(struct cgroup_io_dev, wios)},
+	};
+
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		const char *end = eol ? eol : line + strlen(line);
+		const char *p = line;
+		struct cgroup_io_dev *d;
+		unsigned major, minor;
+
+		line = eol ? eol + 1 : NULL;
+		if (parse_devnum(&p, &major, &minor) < 0)
+			continue;
+		d = io_dev_get(io, major, minor);
+		if (!d)
+			return -ENOMEM;
+		while (p < end) {
+			p = skip_blank(p);
+			for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+				size_t klen = strlen(fields[i].key);
+				uint64_t v, *field;
+
+				if ((size_t)(end - p) < klen || memcmp(p, fields[i].key, klen) != 0)
+					continue;
+				p += klen;
+				if (parse_digits(&p, &v) < 0)
+					break;
+				field = (uint64_t *)((char *)d + fields[i].offset);
+				*field = sat_add(*field, v);
+				break;
+			}
+			/* Unknown keys (dbytes=, cost.*) and their values are skipped. */
+			while (p < end && *p != ' ')
+				p++;
+		}
+	}
+	return 0;
+}
+
+int cg_parse_blkio(const char *text, bool bytes, struct cgroup_io *io)
+{
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		const char *p = line;
+		struct cgroup_io_dev *d;
+		unsigned major, minor;
+		uint64_t v, *field;
+		bool read;
+
+		line = eol ? eol + 1 : NULL;
+		/* The closing "Total N" line has no device: skipped here. */
+		if (parse_devnum(&p, &major, &minor) < 0 || *p != ' ')
+			continue;
+		p = skip_blank(p);
+		if (strncmp(p, "Read ", 5) == 0)
+			read = true;
+		else if (strncmp(p, "Write ", 6) == 0)
+			read = false;
+		else
+			continue;
+		p = skip_blank(p + (read ? 4 : 5));
+		if (parse_digits(&p, &v) < 0)
+			continue;
+		d = io_dev_get(io, major, minor);
+		if (!d)
+			return -ENOMEM;
+		if (bytes)
+			field = read ? &d->rbytes : &d->wbytes;
+		else
+			field = read ? &d->rios : &d->wios;
+		*field = sat_add(*field, v);
+	}
+	return 0;
+}
+
+int cg_parse_proc_stat_state(const char *text, char *ret)
+{
+	const char *p = strrchr(text, ')');
+
+	if (!p || p[1] != ' ' || !isalpha((unsigned char)p[2]))
+		return -EINVAL;
+	*ret = p[2];
+	return 0;
+}
+
+static bool list_has(const char *list, size_t len, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	for (const char *p = list, *end = list + len; p < end;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t l = comma ? (size_t)(comma - p) : (size_t)(end - p);
+
+		if (l == wlen && memcmp(p, word, l) == 0)
+			return true;
+		p = comma ? comma + 1 : end;
+	}
+	return false;
+}
+
+int cg_parse_proc_cgroup(const char *text, const char *controller, char **ret_path)
+{
+	static const char deleted[] = " (deleted)";
+
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		const char *end = eol ? eol : line + strlen(line);
+		const char *c1, *c2;
+		char *path;
+		size_t plen;
+		bool match;
+
+		c1 = memchr(line, ':', (size_t)(end - line));
+		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		if (!c2) {
+			line = eol ? eol + 1 : NULL;
+			continue;
+		}
+		if (controller)
+			match = list_has(c1 + 1, (size_t)(c2 - c1 - 1), controller);
+		else
+			match = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
+		if (!match) {
+			line = eol ? eol + 1 : NULL;
+			continue;
+		}
+		plen = (size_t)(end - c2 - 1);
+		if (plen == 0 || c2[1] != '/')
+			return -EINVAL;
+		/* Only v2 marks a removed cgroup that a zombie still points at. */
+		if (!controller && plen >= sizeof(deleted) - 1 &&
+		    memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0)
+			return -ENOENT;
+		path = strndup(c2 + 1, plen);
+		if (!path)
+			return -ENOMEM;
+		*ret_path = path;
+		return 0;
+	}
+	return -ENXIO;
+}
+
+/* Undoes the kernel's octal escapes (mangle(): space, tab, newline, backslash). */
+static char *unescape(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+		    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+			*o++ = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) |
+				      (s[i + 3] - '0'));
+			i += 3;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+void mountinfo_entry_done(struct mountinfo_entry *e)
+{
+	free(e->root);
+	free(e->mount_point);
+	free(e->fstype);
+	free(e->super_options);
+	*e = (struct mountinfo_entry){};
+}
+
+int cg_parse_mountinfo_line(const char *line, size_t len, struct mountinfo_entry *ret)
+{
+	/* id parent maj:min root mount_point options [optional...] - fstype source super_options */
+	const char *f[16];
+	size_t flen[16];
+	size_t n = 0, sep = 0;
+	struct mountinfo_entry e = {};
+
+	for (size_t i = 0; i < len;) {
+		while (i < len && line[i] == ' ')
+			i++;
+		if (i >= len)
+			break;
+		if (n == ELEMENTSOF(f))
+			return -EINVAL;
+		f[n] = line + i;
+		while (i < len && line[i] != ' ')
+			i++;
+		flen[n] = (size_t)(line + i - f[n]);
+		if (!sep && n >= 6 && flen[n] == 1 && f[n][0] == '-')
+			sep = n;
+		n++;
+	}
+	/* The kernel prints absolute paths only; anything else is not a mountinfo line. */
+	if (!sep || n < sep + 4 || f[3][0] != '/' || f[4][0] != '/')
+		return -EINVAL;
+	e.root = unescape(f[3], flen[3]);
+	e.mount_point = unescape(f[4], flen[4]);
+	e.fstype = unescape(f[sep + 1], flen[sep + 1]);
+	e.super_options = unescape(f[sep + 3], flen[sep + 3]);
+	if (!e.root || !e.mount_point || !e.fstype || !e.super_options) {
+		mountinfo_entry_done(&e);
+		return -ENOMEM;
+	}
+	*ret = e;
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The container's own /proc/meminfo, swaps, cpuinfo, stat, diskstats and
+ * /sys/devices/system/cpu/{online,possible,present}, rendered from its cgroup values
+ * (cgroup.h) and the host's file. Pure functions: no file access, no state except what the
+ * caller passes in. Each returns a malloc'ed NUL-terminated text in *ret, or a negative errno
+ * (-EBADMSG when the host's text lacks what it must have).
+ *
+ * On a read of /proc/meminfo:
+ *	r = cgroup_get_memory(cg, &mem);			(error: fail the read)
+ *	r = view_meminfo(host_meminfo_text, &mem, &text);
+ *
+ * CPUs: one selection serves cpuinfo, stat and online, so that they agree:
+ *	r = cgroup_get_cpu(cg, &cpu);
+ *	r = cpulist_parse(host_online_text, &host_online);	(/sys/devices/system/cpu/online)
+ *	r = view_cpus(&cpu, &host_online, &cpus);		(host CPUs shown, in order)
+ *	r = view_cpuinfo(host_cpuinfo_text, &cpus, &text);
+ *	r = view_cpu_online(&cpus, &text);			(also possible and present)
+ *
+ * /proc/stat, with a struct view_stat_history the caller keeps per container:
+ *	r = cgroup_get_cpu_usage(cg, &usage);
+ *	r = cgroup_get_tasks(cg, reader_tid, &tasks);
+ *	r = view_stat(host_stat_text, &cpus, &usage, &tasks, &container->stat_history, &text);
+ *	cgroup_cpu_usage_done(&usage);
+ */
+
+#include <stdint.h>
+
+#include "cgroup/cgroup.h"
+#include "cgroup/cpulist.h"
+
+/* The host CPUs a container is shown: its cpuset (every online CPU without one) within the
+ * host's online CPUs, cut to the first ceil(quota / period) when a CPU quota is set, never
+ * fewer than one. The container's CPU i is the i-th of them. */
+int view_cpus(const struct cgroup_cpu *cpu, const struct cpulist *host_online, struct cpulist *ret);
+
+/* MemTotal is the limit (the host's when unlimited or larger); MemFree, MemAvailable, Buffers,
+ * Cached, SwapCached, Active/Inactive(+anon/file), Unevictable, AnonPages, Mapped, Shmem,
+ * Dirty, Writeback, KReclaimable, Slab, SReclaimable, SUnreclaim, SwapTotal and SwapFree come
+ * from the cgroup; every other line is the host's, in the host's order. */
+int view_meminfo(const char *host_meminfo, const struct cgroup_memory *mem, char **ret);
+
+/* The header alone when the container has no swap (no accounting, a zero swap limit, or no
+ * swap on the host), else one "none virtual" line agreeing with view_meminfo's swap lines.
+ * Takes the host's /proc/meminfo (for SwapTotal), not /proc/swaps. */
+int view_swaps(const char *host_meminfo, const struct cgroup_memory *mem, char **ret);
+
+/* The blocks of the CPUs in cpus, renumbered from 0, "siblings" and "cpu cores" counted among
+ * them; lines outside the per-CPU blocks are kept. */
+int view_cpuinfo(const char *host_cpuinfo, const struct cpulist *cpus, char **ret);
+
+/* "0\n", "0-3\n": what online, possible and present show. */
+int view_cpu_online(const struct cpulist *cpus, char **ret);
+
+/* Last per-CPU values a container was shown, so that its counters never go back between reads
+ * (the cgroup's nanosecond clocks and the host's tick counts drift apart by a tick or so).
+ * Zero-initialise one per container; calls sharing one must be serialised. */
+struct view_stat_history {
+	unsigned n_cpus;
+	uint64_t *ticks; /* n_cpus * 3: user, system, idle */
+};
+
+void view_stat_history_done(struct view_stat_history *h);
+
+/* The cpu and cpuN lines for the CPUs in cpus (renumbered): user and system are the cgroup's,
+ * idle is the rest of that host CPU's time; procs_running and procs_blocked are the
+ * container's; every other line is the host's. Usage on CPUs outside cpus is folded into the
+ * shown ones, so the totals stay the cgroup's. history may be NULL. */
+int view_stat(const char *host_stat, const struct cpulist *cpus,
+	      const struct cgroup_cpu_usage *usage, const struct cgroup_tasks *tasks,
+	      struct view_stat_history *history, char **ret);
+
+/* The host's lines for the devices the cgroup did I/O on, with the cgroup's reads, writes and
+ * sectors; the other counters (merges, times, in flight, discards, flushes) are 0. */
+int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char **ret);
