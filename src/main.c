@@ -1,20 +1,352 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "container/container.h"
+#include "fs/fs.h"
+#include "fs/inode.h"
+#include "handlers/tree.h"
+#include "nsenter/service.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+#define DEFAULT_MOUNTPOINT "/var/lib/procbox"
+
+struct options {
+	const char *mountpoint;
+	bool foreground;
+	bool debug;
+	int timeout_ms;
+	unsigned max_agents;
+	int agent_idle_s;
+	unsigned max_threads;
+};
+
+static void help(void)
+{
+	printf("Usage: procbox [OPTIONS] [MOUNTPOINT]\n"
+	       "\n"
+	       "Gives every container its own /proc and /sys. Serves MOUNTPOINT "
+	       "(default\n" DEFAULT_MOUNTPOINT
+	       ") with proc/ and sys/ folders to bind-mount into containers.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -f, --foreground         stay in the foreground, log to stderr\n"
+	       "  -d, --debug              log every request (implies --foreground)\n"
+	       "  -t, --timeout MS         time limit of one request into a container's\n"
+	       "                           namespaces, in milliseconds (default %d)\n"
+	       "      --max-agents N       long-lived nsenter agents at most; 0 starts a\n"
+	       "                           process per request (default %d)\n"
+	       "      --agent-idle SEC     stop an agent unused this long (default %d)\n"
+	       "      --threads N          FUSE worker threads at most (default 16)\n"
+	       "  -h, --help               show this help\n"
+	       "  -V, --version            show the version\n"
+	       "\n"
+	       "A container gets procbox's /proc/sys with, inside its mount namespace:\n"
+	       "  mount --bind " DEFAULT_MOUNTPOINT "/proc/sys /proc/sys\n",
+	       NSENTER_DEFAULT_TIMEOUT_MS, NSENTER_DEFAULT_MAX_AGENTS,
+	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000);
+}
+
+static int parse_uint(const char *s, const char *what, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max) {
+		fprintf(stderr, "procbox: invalid %s '%s' (expected 0..%ld)\n", what, s, max);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* 1: run; 0: exit 0 (help, version); <0: exit 2 */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_MAX_AGENTS = 0x100, OPT_AGENT_IDLE, OPT_THREADS };
+	static const struct option longopts[] = {
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"max-agents", required_argument, NULL, OPT_MAX_AGENTS},
+	    {"agent-idle", required_argument, NULL, OPT_AGENT_IDLE},
+	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {},
+	};
+	long v;
+	int c;
+
+	*o = (struct options){
+	    .mountpoint = DEFAULT_MOUNTPOINT,
+	    .timeout_ms = NSENTER_DEFAULT_TIMEOUT_MS,
+	    .max_agents = NSENTER_DEFAULT_MAX_AGENTS,
+	    .agent_idle_s = NSENTER_DEFAULT_AGENT_IDLE_MS / 1000,
+	    .max_threads = 16,
+	};
+	while ((c = getopt_long(argc, argv, "fdt:hV", longopts, NULL)) >= 0) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = o->foreground = true;
+			break;
+		case 't':
+			if (parse_uint(optarg, "timeout", 3600 * 1000, &v) < 0 || v == 0)
+				return -EINVAL;
+			o->timeout_ms = (int)v;
+			break;
+		case OPT_MAX_AGENTS:
+			if (parse_uint(optarg, "agent limit", 1000000, &v) < 0)
+				return -EINVAL;
+			o->max_agents = (unsigned)v;
+			break;
+		case OPT_AGENT_IDLE:
+			if (parse_uint(optarg, "idle time", 86400, &v) < 0 || v == 0)
+				return -EINVAL;
+			o->agent_idle_s = (int)v;
+			break;
+		case OPT_THREADS:
+			if (parse_uint(optarg, "thread count", 1024, &v) < 0 || v == 0)
+				return -EINVAL;
+			o->max_threads = (unsigned)v;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("procbox %s\n", PROCBOX_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'procbox --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		o->mountpoint = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "procbox: unexpected argument '%s'. Try 'procbox --help'.\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static int mkdir_p(const char *path)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return negative_errno();
+	return 0;
+}
+
+static bool is_mountpoint(const char *path)
+{
+	_cleanup_free_ char *parent = NULL;
+	struct stat a, b;
+
+	if (asprintf(&parent, "%s/..", path) < 0)
+		return false;
+	if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+		return false;
+	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+/* Each failure the user can fix gets one clear line. */
+static int check_environment(const struct options *o)
+{
+	struct stat st;
+	int r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "procbox: must run as root (it enters containers' namespaces)\n");
+		return -EPERM;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		fprintf(stderr,
+			"procbox: /dev/fuse is not available: %s (load the fuse module: "
+			"modprobe fuse)\n",
+			strerror(errno));
+		return -ENODEV;
+	}
+	if (stat(o->mountpoint, &st) < 0 && errno == ENOTCONN) {
+		/* An earlier procbox died and left its mount behind. */
+		log_info("Replacing the dead mount at %s", o->mountpoint);
+		if (umount2(o->mountpoint, MNT_DETACH) < 0) {
+			fprintf(stderr, "procbox: cannot remove the dead mount at %s: %m\n",
+				o->mountpoint);
+			return -EBUSY;
+		}
+	}
+	if (stat(o->mountpoint, &st) < 0) {
+		if (errno != ENOENT) {
+			fprintf(stderr, "procbox: cannot use mountpoint %s: %m\n", o->mountpoint);
+			return -errno;
+		}
+		r = mkdir_p(o->mountpoint);
+		if (r < 0) {
+			fprintf(stderr, "procbox: cannot create mountpoint %s: %s\n", o->mountpoint,
+				strerror(-r));
+			return r;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "procbox: mountpoint %s is not a folder\n", o->mountpoint);
+		return -ENOTDIR;
+	} else if (is_mountpoint(o->mountpoint)) {
+		fprintf(stderr,
+			"procbox: mountpoint %s is busy: something is mounted there "
+			"already (umount it first)\n",
+			o->mountpoint);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stopping;
+
+static void *housekeeping_main(void *arg)
+{
+	struct procbox_fs *fs = arg;
+
+	while (!stopping) {
+		struct timespec ts = {.tv_sec = 1};
+
+		nanosleep(&ts, NULL);
+		nsenter_service_expire_idle(fs->nsenter);
+		container_registry_sweep(fs->containers);
+	}
+	return NULL;
+}
+
+static void on_container_release(struct container *c, void *userdata)
+{
+	struct procbox_fs *fs = userdata;
+	unsigned n = nsenter_service_release_tag(fs->nsenter, container_serial(c));
+
+	log_debug("Container %" PRIu64 " (init %d) exited; %u agents stopped", container_serial(c),
+		  container_init_pid(c), n);
+}
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("procbox %s\n", PROCBOX_VERSION);
-			return 0;
-		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("Usage: procbox [OPTIONS] [MOUNTPOINT]\n");
-			return 0;
-		}
+	struct procbox_fs fs = {0};
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *loop = NULL;
+	struct fuse_session *se = NULL;
+	struct nsenter_service_config ncfg;
+	pthread_t housekeeping;
+	bool housekeeping_running = false;
+	struct options o;
+	int r, ret = EXIT_FAILURE;
+
+	r = parse_args(argc, argv, &o);
+	if (r <= 0)
+		return r == 0 ? EXIT_SUCCESS : 2;
+	if (o.debug)
+		log_set_max_level(LOG_LEVEL_DEBUG);
+	if (check_environment(&o) < 0)
+		return EXIT_FAILURE;
+
+	r = tree_init();
+	if (r < 0) {
+		log_error(r, "Failed to build the handler table: %m");
+		return EXIT_FAILURE;
 	}
-	return 0;
+	if (inode_table_new(&fs.inodes) < 0)
+		return EXIT_FAILURE;
+
+	if (fuse_opt_add_arg(&args, argv[0]) < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
+	    fuse_opt_add_arg(&args, "allow_other,fsname=procbox,subtype=procbox") < 0)
+		goto out;
+	se = fuse_session_new(&args, fs_operations(), sizeof(*fs_operations()), &fs);
+	if (!se) {
+		fprintf(stderr, "procbox: cannot create the FUSE session\n");
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) < 0)
+		goto out;
+	if (fuse_session_mount(se, o.mountpoint) < 0) {
+		fprintf(stderr, "procbox: cannot mount on %s\n", o.mountpoint);
+		goto out;
+	}
+	/* Threads exist only after this point: fork()ing into the background would lose
+	 * them. */
+	if (fuse_daemonize(o.foreground) < 0)
+		goto out_unmount;
+
+	ncfg = (struct nsenter_service_config){
+	    .timeout_ms = o.timeout_ms,
+	    .max_agents = o.max_agents,
+	    .agent_idle_ms = o.agent_idle_s * 1000,
+	};
+	r = nsenter_service_new(&ncfg, &fs.nsenter);
+	if (r < 0) {
+		log_error(r, "Failed to start the nsenter service: %m");
+		goto out_unmount;
+	}
+	r = container_registry_new(on_container_release, &fs, &fs.containers);
+	if (r < 0) {
+		log_error(r, "Failed to start the container registry: %m");
+		goto out_unmount;
+	}
+	if (pthread_create(&housekeeping, NULL, housekeeping_main, &fs) == 0)
+		housekeeping_running = true;
+
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		goto out_unmount;
+	fuse_loop_cfg_set_max_threads(loop, o.max_threads);
+	fuse_loop_cfg_set_clone_fd(loop, 1);
+	log_info("Serving %s (timeout %d ms, agents at most %u)", o.mountpoint, o.timeout_ms,
+		 o.max_agents);
+	r = fuse_session_loop_mt(se, loop);
+	ret = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	log_info("Stopping");
+
+out_unmount:
+	fuse_session_unmount(se);
+out:
+	stopping = 1;
+	if (housekeeping_running)
+		pthread_join(housekeeping, NULL);
+	fuse_loop_cfg_destroy(loop);
+	if (se) {
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+	}
+	/* The registry first: its release callback talks to the nsenter service. */
+	container_registry_free(fs.containers);
+	nsenter_service_free(fs.nsenter);
+	inode_table_free(fs.inodes);
+	tree_free();
+	fuse_opt_free_args(&args);
+	return ret;
 }

@@ -19,6 +19,7 @@ struct nsenter_event {
 	bool async;
 	bool caller_creds;
 	bool use_agent;
+	uint64_t tag;
 
 	struct nsenter_message *req;
 	struct nsenter_message *resp;
@@ -61,6 +62,16 @@ struct nsenter_event *nsenter_service_new_event(struct nsenter_service *s, pid_t
 void nsenter_event_set_caller_creds(struct nsenter_event *ev, bool on)
 {
 	ev->caller_creds = on;
+}
+
+void nsenter_event_set_tag(struct nsenter_event *ev, uint64_t tag)
+{
+	ev->tag = tag;
+}
+
+void nsenter_event_detach_response_msg(struct nsenter_event *ev)
+{
+	ev->resp = NULL;
 }
 
 void nsenter_event_set_use_agent(struct nsenter_event *ev, bool on)
@@ -126,7 +137,7 @@ static int prepare(struct nsenter_event *ev, struct nsenter_child_params *p, str
 	int r;
 
 	*p = (struct nsenter_child_params){.sock = -EBADF, .clone_flags = ev->clone_flags};
-	*key = (struct agent_key){.clone_flags = ev->clone_flags};
+	*key = (struct agent_key){.tag = ev->tag, .clone_flags = ev->clone_flags};
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		p->ns_fds[t] = -EBADF;
 

@@ -36,6 +36,10 @@ void nsenter_event_set_caller_creds(struct nsenter_event *ev, bool on);
 /* Allow a long-lived agent (default: yes for synchronous events that join no pid ns). */
 void nsenter_event_set_use_agent(struct nsenter_event *ev, bool on);
 
+/* Tags the event with its requester's container serial: agents are never shared across
+ * tags, and nsenter_service_release_tag() stops a tag's agents. */
+void nsenter_event_set_tag(struct nsenter_event *ev, uint64_t tag);
+
 int nsenter_event_send_request(struct nsenter_event *ev);
 /* The response; waits for it (within the timeout) for an async event. NULL on failure. */
 struct nsenter_message *nsenter_event_receive_response(struct nsenter_event *ev);
@@ -44,6 +48,8 @@ int nsenter_event_terminate_request(struct nsenter_event *ev);
 
 struct nsenter_message *nsenter_event_get_request_msg(const struct nsenter_event *ev);
 struct nsenter_message *nsenter_event_get_response_msg(const struct nsenter_event *ev);
+/* Hands the response over to the caller: the event no longer frees it. */
+void nsenter_event_detach_response_msg(struct nsenter_event *ev);
 /* Both setters take ownership and free the message they replace. */
 void nsenter_event_set_request_msg(struct nsenter_event *ev, struct nsenter_message *m);
 void nsenter_event_set_response_msg(struct nsenter_event *ev, struct nsenter_message *m);

@@ -268,7 +268,7 @@ void nsenter_service_get_stats(struct nsenter_service *s, struct nsenter_stats *
 
 static bool agent_key_equal(const struct agent_key *a, const struct agent_key *b)
 {
-	if (memcmp(a->ns_ino, b->ns_ino, sizeof(a->ns_ino)) != 0 ||
+	if (a->tag != b->tag || memcmp(a->ns_ino, b->ns_ino, sizeof(a->ns_ino)) != 0 ||
 	    a->clone_flags != b->clone_flags || a->has_creds != b->has_creds)
 		return false;
 	return !a->has_creds || creds_equal(&a->creds, &b->creds);
@@ -567,6 +567,16 @@ unsigned nsenter_service_release_namespace(struct nsenter_service *s, enum ns_ty
 	if (t >= _NS_TYPE_MAX || ino == 0)
 		return 0;
 	return release_matching(s, match_ns, &m);
+}
+
+static bool match_tag(const struct agent *a, const void *userdata)
+{
+	return a->key.tag == *(const uint64_t *)userdata;
+}
+
+unsigned nsenter_service_release_tag(struct nsenter_service *s, uint64_t tag)
+{
+	return release_matching(s, match_tag, &tag);
 }
 
 static bool match_idle(const struct agent *a, const void *userdata)

@@ -55,6 +55,9 @@ void nsenter_service_get_stats(struct nsenter_service *s, struct nsenter_stats *
  * called when a container's init exits. Returns how many were stopped.
  */
 unsigned nsenter_service_release_namespace(struct nsenter_service *s, enum ns_type t, uint64_t ino);
+/* Stops the agents (and their cached fds) of events tagged `tag`: called when the
+ * container with that serial is released. Returns how many were stopped. */
+unsigned nsenter_service_release_tag(struct nsenter_service *s, uint64_t tag);
 /* Stops agents idle longer than the configured limit. */
 unsigned nsenter_service_expire_idle(struct nsenter_service *s);
 
@@ -62,6 +65,7 @@ unsigned nsenter_service_expire_idle(struct nsenter_service *s);
 
 /* What an agent is keyed by: the exact namespaces joined, the creds, the clone flags. */
 struct agent_key {
+	uint64_t tag;		       /* the requester's container serial: never reused */
 	uint64_t ns_ino[_NS_TYPE_MAX]; /* 0: not joined */
 	unsigned long clone_flags;
 	bool has_creds;

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+#include "handlers/handler.h"
+
+/* Every family of handlers, one entry each (families.c). */
+struct handler_family {
+	const char *name;
+	const struct handler *table;
+	const size_t *n;
+};
+
+extern const struct handler_family handler_families[];
+extern const size_t n_handler_families;

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "container/container.h"
+#include "nsenter/service.h"
+
+/*
+ * What a handler sees of a request: who asks, never a FUSE request. Handlers return a
+ * negative errno, 0, or a byte count.
+ */
+struct pb_caller {
+	pid_t pid; /* host view; the thread that made the system call */
+	uid_t uid; /* host view (fsuid/fsgid) */
+	gid_t gid;
+	struct container *container;
+	struct nsenter_service *nsenter;
+};
+
+/* One open file. A handler may keep a kernel fd or private data in it. */
+struct pb_file {
+	const struct handler *h;
+	char *path; /* below the mount root, e.g. "proc/sys/net/ipv4/ip_forward" */
+	int flags;
+	struct container *container; /* a reference, taken at open */
+
+	pthread_mutex_t lock; /* snapshot, fd */
+	char *snap;	      /* the content, as of the last read at offset 0 */
+	size_t snap_len;
+	bool snap_valid;
+	int fd; /* a kernel file opened in the caller's namespaces, or -EBADF */
+	void *priv;
+};
+
+/* Collects readdir entries; a name appears once even if added twice. */
+struct pb_dir;
+int pb_dir_add(struct pb_dir *d, const char *name, mode_t type);
+
+struct handler {
+	const char *path; /* below the mount root, no leading or trailing '/' */
+	bool subtree;	  /* also serves every path below */
+	mode_t mode;	  /* of path itself: S_IFREG|0444, S_IFDIR|0555, ... */
+
+	/* All optional. Defaults: getattr from mode, owned by the container's root,
+	 * st_size 4096 for files; read from content(); no write (EACCES). */
+	int (*getattr)(const struct pb_caller *c, const char *path, struct stat *st);
+	int (*readdir)(const struct pb_caller *c, const char *path, struct pb_dir *d);
+	int (*readlink)(const struct pb_caller *c, const char *path, char *buf, size_t size);
+	int (*open)(const struct pb_caller *c, struct pb_file *f);
+	/* The file's whole content, for the generic snapshot read. */
+	int (*content)(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len);
+	int (*read)(const struct pb_caller *c, struct pb_file *f, char *buf, size_t size,
+		    off_t off);
+	int (*write)(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
+		     off_t off);
+	void (*release)(struct pb_file *f);
+};
+
+/* The size every emulated or passed-through file reports: non-zero, so that readers
+ * that trust st_size (busybox cat uses sendfile) read at all. */
+#define PB_FILE_SIZE 4096
+
+/* Fills st for a handler-less default: mode, owner = the container's root, now. */
+void pb_default_stat(const struct pb_caller *c, mode_t mode, struct stat *st);
+
+/* True if the caller is its container's root (uid 0 inside), as the kernel sees it. */
+bool pb_caller_is_root(const struct pb_caller *c);

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handlers/nsreq.h"
+#include "handlers/procsys.h"
+#include "util/macro.h"
+
+#define PROCSYS "proc/sys"
+
+/* From the kernel's sysctl registrations: these are per-namespace, everything else under
+ * /proc/sys is host-wide. */
+static const struct {
+	const char *path; /* below proc/sys; a trailing '/' means the whole folder */
+	enum ns_type type;
+} namespaced[] = {
+    {"net/", NS_NET},
+    {"kernel/hostname", NS_UTS},
+    {"kernel/domainname", NS_UTS},
+    {"kernel/shmmax", NS_IPC},
+    {"kernel/shmall", NS_IPC},
+    {"kernel/shmmni", NS_IPC},
+    {"kernel/shm_rmid_forced", NS_IPC},
+    {"kernel/msgmax", NS_IPC},
+    {"kernel/msgmni", NS_IPC},
+    {"kernel/msgmnb", NS_IPC},
+    {"kernel/sem", NS_IPC},
+    {"kernel/sem_next_id", NS_IPC},
+    {"kernel/msg_next_id", NS_IPC},
+    {"kernel/shm_next_id", NS_IPC},
+    {"fs/mqueue/", NS_IPC},
+    {"user/", NS_USER},
+    {"kernel/ns_last_pid", NS_PID},
+};
+
+enum ns_type procsys_namespace_of(const char *rel)
+{
+	for (size_t i = 0; i < ELEMENTSOF(namespaced); i++) {
+		const char *p = namespaced[i].path;
+		size_t n = strlen(p);
+
+		if (p[n - 1] == '/' ? strncmp(rel, p, n) == 0 : strcmp(rel, p) == 0)
+			return namespaced[i].type;
+	}
+	return _NS_TYPE_MAX;
+}
+
+static const char *rel_of(const char *path)
+{
+	size_t n = strlen(PROCSYS);
+	return path[n] == '/' ? path + n + 1 : path + n;
+}
+
+/* Whether the caller's namespace of type t is its own, not the host's. */
+static bool caller_has_own(const struct pb_caller *c, enum ns_type t)
+{
+	uint64_t mine, host;
+
+	if (ns_get_inode(c->pid, t, &mine) < 0 || ns_get_inode(getpid(), t, &host) < 0)
+		return false;
+	return mine != host;
+}
+
+/*
+ * Writes reach the kernel only for values of a namespace the caller has to itself. A
+ * container whose root is the host's uid 0 passes every kernel check on host-wide
+ * sysctls, so this refusal is what keeps such writes from reaching the host.
+ */
+static int check_writable(const struct pb_caller *c, const char *rel)
+{
+	enum ns_type t = procsys_namespace_of(rel);
+
+	if (t == _NS_TYPE_MAX || !caller_has_own(c, t))
+		return -EACCES;
+	return 0;
+}
+
+/* UTS values and ns_last_pid are resolved through the task that reads them, at each
+ * read: an fd opened in the container and read here would show the host's. */
+static bool resolved_at_read(const char *rel)
+{
+	enum ns_type t = procsys_namespace_of(rel);
+	return t == NS_UTS || t == NS_PID;
+}
+
+static unsigned mask_for(const char *rel)
+{
+	return NSREQ_DEFAULT_MASK | (procsys_namespace_of(rel) == NS_PID ? NS_FLAG(NS_PID) : 0);
+}
+
+static void kpath_of(const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "/%s", path);
+}
+
+static int procsys_getattr(const struct pb_caller *c, const char *path, struct stat *st)
+{
+	struct nsenter_stat ns;
+	char kpath[PATH_MAX];
+	int r;
+
+	kpath_of(path, kpath, sizeof(kpath));
+	r = nsreq_lookup(c, NSREQ_DEFAULT_MASK, 0, kpath, &ns);
+	if (r < 0)
+		return r;
+	pb_default_stat(c, ns.mode, st);
+	/* The child saw ids in the caller's user namespace; FUSE speaks host ids. */
+	st->st_uid = c->container ? container_uid_to_host(c->container, ns.uid) : ns.uid;
+	st->st_gid = c->container ? container_gid_to_host(c->container, ns.gid) : ns.gid;
+	if (!S_ISREG(ns.mode))
+		st->st_size = 0;
+	return 0;
+}
+
+static int procsys_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)
+{
+	char kpath[PATH_MAX];
+
+	kpath_of(path, kpath, sizeof(kpath));
+	return nsreq_readdir(c, NSREQ_DEFAULT_MASK, 0, kpath, d);
+}
+
+static int procsys_open(const struct pb_caller *c, struct pb_file *f)
+{
+	const char *rel = rel_of(f->path);
+	int acc = f->flags & O_ACCMODE;
+	char kpath[PATH_MAX];
+	int r;
+
+	if (acc != O_RDONLY) {
+		r = check_writable(c, rel);
+		if (r < 0)
+			return r;
+	}
+	kpath_of(f->path, kpath, sizeof(kpath));
+	if (resolved_at_read(rel)) {
+		/* A permission probe: the caller learns of EACCES at open, as with the
+		 * kernel's file. A user-namespaced root may still set its hostname with
+		 * sethostname(2), tried on write. */
+		r = nsreq_open(c, mask_for(rel), 0, kpath, acc, false, NULL);
+		if (r == -EACCES && acc != O_RDONLY && procsys_namespace_of(rel) == NS_UTS)
+			r = 0;
+		return r;
+	}
+	return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), true, &f->fd);
+}
+
+static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			   size_t *ret_len)
+{
+	char kpath[PATH_MAX];
+	int r;
+
+	if (f->fd >= 0) {
+		r = nsreq_read_fd(f->fd, ret, ret_len);
+		/* The namespace or the entry went away behind the fd (an interface was
+		 * removed): drop it and ask the slow way once. */
+		if (r != -ENOENT && r != -ESRCH && r != -ENODEV)
+			return r;
+		f->fd = safe_close(f->fd);
+	}
+	kpath_of(f->path, kpath, sizeof(kpath));
+	return nsreq_read(c, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
+}
+
+static int procsys_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
+			 off_t off)
+{
+	const char *rel = rel_of(f->path);
+	char kpath[PATH_MAX];
+	int r;
+
+	r = check_writable(c, rel);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&f->lock);
+	/* A write makes the next read start afresh. */
+	f->snap_valid = false;
+	if (f->fd >= 0) {
+		ssize_t n = pwrite(f->fd, buf, size, off);
+		pthread_mutex_unlock(&f->lock);
+		return n < 0 ? negative_errno() : (int)n;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	kpath_of(f->path, kpath, sizeof(kpath));
+	r = nsreq_write(c, mask_for(rel), 0, kpath, buf, size, off);
+	if (r == -EACCES && procsys_namespace_of(rel) == NS_UTS) {
+		struct nsenter_message *req = nsenter_message_new(NSENTER_MSG_SETHOSTNAME_REQ);
+
+		if (!req || nsenter_message_set_data(req, buf, size) < 0) {
+			nsenter_message_free(req);
+			return -ENOMEM;
+		}
+		req->flags = strcmp(rel, "kernel/domainname") == 0;
+		r = nsreq_send(c, NSREQ_DEFAULT_MASK, 0, req, NULL, NULL);
+		if (r == -EPERM)
+			r = -EACCES; /* what the kernel's file says to the same caller */
+		if (r >= 0)
+			r = (int)size;
+	}
+	return r;
+}
+
+static int procsys_readlink(const struct pb_caller *c, const char *path, char *buf, size_t size)
+{
+	char kpath[PATH_MAX];
+
+	kpath_of(path, kpath, sizeof(kpath));
+	return nsreq_readlink(c, NSREQ_DEFAULT_MASK, 0, kpath, buf, size);
+}
+
+const struct handler procsys_handlers[] = {
+    {.path = "proc", .mode = S_IFDIR | 0555},
+    {.path = "sys", .mode = S_IFDIR | 0555},
+    {
+	.path = PROCSYS,
+	.subtree = true,
+	.mode = S_IFDIR | 0555,
+	.getattr = procsys_getattr,
+	.readdir = procsys_readdir,
+	.readlink = procsys_readlink,
+	.open = procsys_open,
+	.content = procsys_content,
+	.write = procsys_write,
+    },
+};
+
+const size_t n_procsys_handlers = ELEMENTSOF(procsys_handlers);

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers/families.h"
+#include "handlers/tree.h"
+#include "util/macro.h"
+
+struct tnode {
+	char *name;
+	const struct handler *h;
+	struct tnode **child;
+	size_t n_child;
+};
+
+struct pb_dir {
+	struct tree_dirent *e;
+	size_t n, cap;
+};
+
+static struct tnode root;
+
+static struct tnode *child_get(struct tnode *n, const char *name, size_t len, bool create)
+{
+	struct tnode **nc, *c;
+
+	for (size_t i = 0; i < n->n_child; i++)
+		if (strlen(n->child[i]->name) == len && memcmp(n->child[i]->name, name, len) == 0)
+			return n->child[i];
+	if (!create)
+		return NULL;
+	nc = realloc(n->child, (n->n_child + 1) * sizeof(*nc));
+	if (!nc)
+		return NULL;
+	n->child = nc;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = strndup(name, len))) {
+		free(c);
+		return NULL;
+	}
+	n->child[n->n_child++] = c;
+	return c;
+}
+
+static int tree_add(const struct handler *h)
+{
+	struct tnode *n = &root;
+	const char *p = h->path;
+
+	while (*p) {
+		const char *e = strchrnul(p, '/');
+		n = child_get(n, p, (size_t)(e - p), true);
+		if (!n)
+			return -ENOMEM;
+		p = *e ? e + 1 : e;
+	}
+	if (n->h)
+		return -EEXIST;
+	n->h = h;
+	return 0;
+}
+
+int tree_init(void)
+{
+	for (size_t f = 0; f < n_handler_families; f++)
+		for (size_t i = 0; i < *handler_families[f].n; i++) {
+			int r = tree_add(&handler_families[f].table[i]);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+static void tnode_free(struct tnode *n)
+{
+	for (size_t i = 0; i < n->n_child; i++) {
+		tnode_free(n->child[i]);
+		free(n->child[i]);
+	}
+	free(n->child);
+	free(n->name);
+	*n = (struct tnode){0};
+}
+
+void tree_free(void)
+{
+	tnode_free(&root);
+}
+
+bool tree_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 0 && len <= 255 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       !strchr(name, '/');
+}
+
+/*
+ * Resolves path: *ret_node is the trie node for the whole path (NULL if the trie ends
+ * above it); *ret_h is the deepest handler at the path or a subtree handler above it.
+ */
+static void resolve(const char *path, struct tnode **ret_node, const struct handler **ret_h)
+{
+	struct tnode *n = &root;
+	const struct handler *h = NULL;
+	const char *p = path;
+
+	while (*p) {
+		const char *e = strchrnul(p, '/');
+
+		if (n->h && n->h->subtree)
+			h = n->h;
+		n = child_get(n, p, (size_t)(e - p), false);
+		if (!n)
+			break;
+		p = *e ? e + 1 : e;
+	}
+	if (n && n->h)
+		h = n->h;
+	*ret_node = n;
+	*ret_h = h;
+}
+
+void pb_default_stat(const struct pb_caller *c, mode_t mode, struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	*st = (struct stat){
+	    .st_mode = mode,
+	    .st_nlink = S_ISDIR(mode) ? 2 : 1,
+	    .st_uid = c->container ? container_root_uid(c->container) : 0,
+	    .st_gid = c->container ? container_root_gid(c->container) : 0,
+	    .st_size = S_ISREG(mode) ? PB_FILE_SIZE : 0,
+	    .st_blksize = 4096,
+	    .st_atim = now,
+	    .st_mtim = now,
+	    .st_ctim = now,
+	};
+}
+
+bool pb_caller_is_root(const struct pb_caller *c)
+{
+	return c->container && c->uid == container_root_uid(c->container);
+}
+
+int tree_getattr(const struct pb_caller *c, const char *path, struct stat *st)
+{
+	const struct handler *h;
+	struct tnode *n;
+
+	resolve(path, &n, &h);
+	if (h && h->getattr && (!n || n->h == h || !n->h))
+		return h->getattr(c, path, st);
+	if (n && n->h) {
+		pb_default_stat(c, n->h->mode, st);
+		return 0;
+	}
+	if (n) {
+		pb_default_stat(c, S_IFDIR | 0555, st);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int pb_dir_add(struct pb_dir *d, const char *name, mode_t type)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->e[i].name, name) == 0)
+			return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 32;
+		struct tree_dirent *e = realloc(d->e, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		d->e = e;
+		d->cap = cap;
+	}
+	d->e[d->n].name = strdup(name);
+	if (!d->e[d->n].name)
+		return -ENOMEM;
+	d->e[d->n++].type = type & S_IFMT;
+	return 0;
+}
+
+void tree_dir_free(struct tree_dirent *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i].name);
+	free(d);
+}
+
+int tree_readdir(const struct pb_caller *c, const char *path, struct tree_dirent **ret,
+		 size_t *ret_n)
+{
+	struct pb_dir d = {0};
+	const struct handler *h;
+	struct tnode *n;
+	int r = 0;
+
+	resolve(path, &n, &h);
+	if (!n && !h)
+		return -ENOENT;
+	if (h && h->readdir && (!n || !n->h || n->h == h)) {
+		r = h->readdir(c, path, &d);
+		if (r < 0) {
+			tree_dir_free(d.e, d.n);
+			return r;
+		}
+	} else if (n && n->h && !S_ISDIR(n->h->mode)) {
+		return -ENOTDIR;
+	}
+	for (size_t i = 0; n && i < n->n_child && r >= 0; i++) {
+		const struct tnode *ch = n->child[i];
+		r = pb_dir_add(&d, ch->name, ch->h ? ch->h->mode : S_IFDIR);
+	}
+	if (r < 0) {
+		tree_dir_free(d.e, d.n);
+		return r;
+	}
+	*ret = d.e;
+	*ret_n = d.n;
+	return 0;
+}
+
+int tree_readlink(const struct pb_caller *c, const char *path, char *buf, size_t size)
+{
+	const struct handler *h;
+	struct tnode *n;
+
+	resolve(path, &n, &h);
+	if (h && h->readlink)
+		return h->readlink(c, path, buf, size);
+	return n || h ? -EINVAL : -ENOENT;
+}
+
+int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_file **ret)
+{
+	const struct handler *h;
+	struct pb_file *f;
+	struct tnode *n;
+	int r;
+
+	resolve(path, &n, &h);
+	if (!h) {
+		if (n)
+			return (flags & O_ACCMODE) == O_RDONLY ? -EISDIR : -EISDIR;
+		return -ENOENT;
+	}
+	if (n && n->h == h && S_ISDIR(h->mode) && !h->subtree)
+		return -EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY && !h->write)
+		return -EACCES;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->h = h;
+	f->flags = flags;
+	f->fd = -EBADF;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	f->container = c->container ? container_ref(c->container) : NULL;
+	if (h->open) {
+		r = h->open(c, f);
+		if (r < 0) {
+			f->h = NULL; /* nothing to release in the handler */
+			tree_release(f);
+			return r;
+		}
+	}
+	*ret = f;
+	return 0;
+}
+
+int tree_read(const struct pb_caller *c, struct pb_file *f, char *buf, size_t size, off_t off)
+{
+	int r = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	if (f->h->read)
+		return f->h->read(c, f, buf, size, off);
+	if (!f->h->content)
+		return -EINVAL;
+
+	pthread_mutex_lock(&f->lock);
+	/* A read at offset 0 takes a fresh snapshot; reads further on continue the same
+	 * one, so a reader that reads in pieces sees one consistent content, and one that
+	 * seeks back to 0 sees the current values. */
+	if (off == 0 || !f->snap_valid) {
+		char *s = NULL;
+		size_t len = 0;
+
+		r = f->h->content(c, f, &s, &len);
+		if (r >= 0) {
+			free(f->snap);
+			f->snap = s;
+			f->snap_len = len;
+			f->snap_valid = true;
+		}
+	}
+	if (r >= 0) {
+		if ((size_t)off >= f->snap_len)
+			r = 0;
+		else {
+			size_t n = MIN(size, f->snap_len - (size_t)off);
+			memcpy(buf, f->snap + off, n);
+			r = (int)n;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+int tree_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
+	       off_t off)
+{
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (!f->h->write)
+		return -EACCES;
+	return f->h->write(c, f, buf, size, off);
+}
+
+void tree_release(struct pb_file *f)
+{
+	if (!f)
+		return;
+	if (f->h && f->h->release)
+		f->h->release(f);
+	safe_close(f->fd);
+	free(f->snap);
+	free(f->path);
+	if (f->container)
+		container_unref(f->container);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}

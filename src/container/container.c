@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container/container.h"
+#include "nsenter/creds.h"
+#include "util/fileio.h"
+#include "util/macro.h"
+
+struct kv {
+	struct kv *next;
+	char *key;
+	char *value;
+};
+
+struct container {
+	atomic_uint refs;
+	struct container *next; /* registry list */
+	struct container_id id;
+	uint64_t serial;
+	pid_t init_pid;
+	int init_pidfd;
+	uint64_t init_start;
+	struct id_map uid_map, gid_map;
+	bool released;
+
+	pthread_mutex_t lock;
+	struct kv *values;
+	unsigned n_values;
+	void *slot[_CONTAINER_SLOT_MAX];
+	void (*slot_free[_CONTAINER_SLOT_MAX])(void *);
+};
+
+struct container_registry {
+	pthread_mutex_t lock;
+	struct container *list;
+	unsigned count;
+	uint64_t next_serial;
+	container_release_fn on_release;
+	void *userdata;
+	int epfd;
+	int stopfd;
+	pthread_t watcher;
+	bool watcher_running;
+};
+
+static uint64_t host_ino[_NS_TYPE_MAX];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void load_host_namespaces(void)
+{
+	/* The daemon's own namespaces are "the host": everything else is a container. */
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		(void)ns_get_inode(getpid(), t, &host_ino[t]);
+}
+
+/* Walks a user or pid namespace up to the one just below the host's. 1 if fd is below
+ * the host's (with *ret its topmost ancestor there), 0 if fd is the host's. Closes fd. */
+static int topmost_below_host(int fd, enum ns_type t, uint64_t *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+	if (st.st_ino == host_ino[t]) {
+		safe_close(fd);
+		return 0;
+	}
+	for (int depth = 0; depth < 64; depth++) {
+		struct stat pst;
+		int p = ioctl(fd, NS_GET_PARENT);
+
+		if (p < 0) {
+			/* EPERM: the parent is out of our sight, so this is as high as a
+			 * container's namespaces go from here. */
+			safe_close(fd);
+			*ret = st.st_ino;
+			return 1;
+		}
+		if (fstat(p, &pst) < 0 || pst.st_ino == host_ino[t]) {
+			safe_close(p);
+			safe_close(fd);
+			*ret = st.st_ino;
+			return 1;
+		}
+		safe_close(fd);
+		fd = p;
+		st = pst;
+	}
+	safe_close(fd);
+	return -ELOOP;
+}
+
+int container_identify(pid_t pid, struct container_id *ret)
+{
+	static const enum ns_type flat[] = {NS_MNT, NS_NET, NS_UTS, NS_IPC};
+	static const enum ns_type tree[] = {NS_USER, NS_PID};
+	char path[64];
+
+	pthread_once(&host_once, load_host_namespaces);
+	for (size_t i = 0; i < ELEMENTSOF(tree); i++) {
+		uint64_t ino;
+		int fd, r;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_type_to_string(tree[i]));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? -ESRCH : negative_errno();
+		r = topmost_below_host(fd, tree[i], &ino);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			*ret = (struct container_id){tree[i], ino};
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < ELEMENTSOF(flat); i++) {
+		uint64_t ino;
+		int r = ns_get_inode(pid, flat[i], &ino);
+
+		if (r < 0)
+			return r == -ENOENT ? -ESRCH : r;
+		if (ino != host_ino[flat[i]]) {
+			*ret = (struct container_id){flat[i], ino};
+			return 0;
+		}
+	}
+	*ret = (struct container_id){_NS_TYPE_MAX, 0};
+	return 0;
+}
+
+static bool id_equal(const struct container_id *a, const struct container_id *b)
+{
+	return a->type == b->type && a->ino == b->ino;
+}
+
+/* Parent pid and start time from /proc/<pid>/stat; comm may hold spaces and parentheses,
+ * so fields are counted from the last ')'. */
+static int read_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start)
+{
+	_cleanup_free_ char *s = NULL;
+	unsigned long long start = 0;
+	char path[64], *p;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_full_file(path, &s, NULL) < 0)
+		return -ESRCH;
+	p = strrchr(s, ')');
+	if (!p)
+		return -EINVAL;
+	/* ") S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+	 *  cutime cstime priority nice threads itrealvalue starttime" */
+	if (sscanf(p + 2,
+		   "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*d %*d %llu",
+		   &ppid, &start) != 2)
+		return -EINVAL;
+	if (ret_ppid)
+		*ret_ppid = ppid;
+	if (ret_start)
+		*ret_start = start;
+	return 0;
+}
+
+static pid_t find_init(pid_t pid, const struct container_id *id)
+{
+	pid_t cur = pid;
+
+	if (id->type == _NS_TYPE_MAX)
+		return 1;
+	for (int depth = 0; depth < 4096; depth++) {
+		struct container_id pid_id;
+		pid_t pp;
+
+		if (read_stat(cur, &pp, NULL) < 0 || pp <= 0)
+			break;
+		if (container_identify(pp, &pid_id) < 0 || !id_equal(&pid_id, id))
+			break;
+		cur = pp;
+	}
+	return cur;
+}
+
+static void load_maps(struct container *c)
+{
+	_cleanup_free_ char *u = NULL, *g = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", c->init_pid);
+	if (read_full_file(path, &u, NULL) < 0 || id_map_parse(u, &c->uid_map) < 0)
+		c->uid_map = (struct id_map){1, {{0, 0, UINT32_MAX}}};
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", c->init_pid);
+	if (read_full_file(path, &g, NULL) < 0 || id_map_parse(g, &c->gid_map) < 0)
+		c->gid_map = (struct id_map){1, {{0, 0, UINT32_MAX}}};
+}
+
+static uint32_t map_to_host(const struct id_map *m, uint32_t inside)
+{
+	for (uint32_t i = 0; i < m->n; i++) {
+		const struct id_extent *e = &m->extent[i];
+		if (inside >= e->first && inside - e->first < e->count)
+			return e->lower_first + (inside - e->first);
+	}
+	return 65534;
+}
+
+uid_t container_uid_to_host(const struct container *c, uint32_t inside)
+{
+	return map_to_host(&c->uid_map, inside);
+}
+
+gid_t container_gid_to_host(const struct container *c, uint32_t inside)
+{
+	return map_to_host(&c->gid_map, inside);
+}
+
+uid_t container_root_uid(const struct container *c)
+{
+	return container_uid_to_host(c, 0);
+}
+
+gid_t container_root_gid(const struct container *c)
+{
+	return container_gid_to_host(c, 0);
+}
+
+void container_gid_range(const struct container *c, uint32_t *ret_min, uint32_t *ret_max)
+{
+	uint64_t lo = UINT32_MAX, hi = 0;
+
+	for (uint32_t i = 0; i < c->gid_map.n; i++) {
+		const struct id_extent *e = &c->gid_map.extent[i];
+		if (e->count == 0)
+			continue;
+		lo = MIN(lo, (uint64_t)e->first);
+		hi = MAX(hi, (uint64_t)e->first + e->count - 1);
+	}
+	if (lo > hi)
+		lo = hi = 0;
+	*ret_min = (uint32_t)lo;
+	*ret_max = (uint32_t)MIN(hi, (uint64_t)INT32_MAX);
+}
+
+struct container *container_ref(struct container *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+void container_unref(struct container *c)
+{
+	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	for (struct kv *kv = c->values; kv;) {
+		struct kv *next = kv->next;
+		free(kv->key);
+		free(kv->value);
+		free(kv);
+		kv = next;
+	}
+	for (int s = 0; s < _CONTAINER_SLOT_MAX; s++)
+		if (c->slot[s] && c->slot_free[s])
+			c->slot_free[s](c->slot[s]);
+	safe_close(c->init_pidfd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+bool container_is_host(const struct container *c)
+{
+	return c->id.type == _NS_TYPE_MAX;
+}
+
+uint64_t container_serial(const struct container *c)
+{
+	return c->serial;
+}
+
+const struct container_id *container_get_id(const struct container *c)
+{
+	return &c->id;
+}
+
+pid_t container_init_pid(const struct container *c)
+{
+	return c->init_pid;
+}
+
+uint64_t container_init_start_ticks(const struct container *c)
+{
+	return c->init_start;
+}
+
+int container_value_get(struct container *c, const char *key, char *buf, size_t size)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct kv *kv = c->values; kv; kv = kv->next) {
+		if (strcmp(kv->key, key) == 0) {
+			r = snprintf(buf, size, "%s", kv->value) >= (int)size ? -ENOBUFS : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int container_value_set(struct container *c, const char *key, const char *value)
+{
+	char *v = strdup(value);
+	struct kv *kv;
+
+	if (!v)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	for (kv = c->values; kv; kv = kv->next) {
+		if (strcmp(kv->key, key) == 0) {
+			free(kv->value);
+			kv->value = v;
+			pthread_mutex_unlock(&c->lock);
+			return 0;
+		}
+	}
+	kv = calloc(1, sizeof(*kv));
+	if (!kv || !(kv->key = strdup(key))) {
+		pthread_mutex_unlock(&c->lock);
+		free(kv);
+		free(v);
+		return -ENOMEM;
+	}
+	kv->value = v;
+	kv->next = c->values;
+	c->values = kv;
+	c->n_values++;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+unsigned container_value_count(struct container *c)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->n_values;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+void *container_slot_get(struct container *c, enum container_slot s)
+{
+	void *p;
+
+	pthread_mutex_lock(&c->lock);
+	p = c->slot[s];
+	pthread_mutex_unlock(&c->lock);
+	return p;
+}
+
+void *container_slot_set(struct container *c, enum container_slot s, void *p,
+			 void (*free_fn)(void *))
+{
+	void *cur;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->slot[s]) {
+		c->slot[s] = p;
+		c->slot_free[s] = free_fn;
+	}
+	cur = c->slot[s];
+	pthread_mutex_unlock(&c->lock);
+	if (cur != p && free_fn)
+		free_fn(p);
+	return cur;
+}
+
+/* Under reg->lock. */
+static void registry_remove_locked(struct container_registry *reg, struct container *c)
+{
+	for (struct container **p = &reg->list; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			reg->count--;
+			break;
+		}
+	}
+	c->released = true;
+	if (c->init_pidfd >= 0)
+		(void)epoll_ctl(reg->epfd, EPOLL_CTL_DEL, c->init_pidfd, NULL);
+}
+
+static void release(struct container_registry *reg, struct container *c)
+{
+	if (reg->on_release)
+		reg->on_release(c, reg->userdata);
+	container_unref(c); /* the registry's reference */
+}
+
+static void *watch_main(void *arg)
+{
+	struct container_registry *reg = arg;
+
+	for (;;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(reg->epfd, ev, ELEMENTSOF(ev), -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct container *c = ev[i].data.ptr;
+
+			if (!c)
+				return NULL; /* stopfd */
+			pthread_mutex_lock(&reg->lock);
+			if (c->released) {
+				pthread_mutex_unlock(&reg->lock);
+				continue;
+			}
+			registry_remove_locked(reg, c);
+			pthread_mutex_unlock(&reg->lock);
+			release(reg, c);
+		}
+	}
+	return NULL;
+}
+
+int container_registry_new(container_release_fn on_release, void *userdata,
+			   struct container_registry **ret)
+{
+	struct container_registry *reg;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	int r;
+
+	pthread_once(&host_once, load_host_namespaces);
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return -ENOMEM;
+	pthread_mutex_init(&reg->lock, NULL);
+	reg->on_release = on_release;
+	reg->userdata = userdata;
+	reg->next_serial = 1;
+	reg->epfd = epoll_create1(EPOLL_CLOEXEC);
+	reg->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (reg->epfd < 0 || reg->stopfd < 0 ||
+	    epoll_ctl(reg->epfd, EPOLL_CTL_ADD, reg->stopfd, &ev) < 0) {
+		r = negative_errno();
+		container_registry_free(reg);
+		return r;
+	}
+	r = -pthread_create(&reg->watcher, NULL, watch_main, reg);
+	if (r < 0) {
+		container_registry_free(reg);
+		return r;
+	}
+	reg->watcher_running = true;
+	*ret = reg;
+	return 0;
+}
+
+void container_registry_free(struct container_registry *reg)
+{
+	if (!reg)
+		return;
+	if (reg->watcher_running) {
+		uint64_t one = 1;
+		if (write(reg->stopfd, &one, sizeof(one)) < 0)
+			pthread_cancel(reg->watcher);
+		pthread_join(reg->watcher, NULL);
+	}
+	while (reg->list) {
+		struct container *c = reg->list;
+		registry_remove_locked(reg, c);
+		release(reg, c);
+	}
+	safe_close(reg->epfd);
+	safe_close(reg->stopfd);
+	pthread_mutex_destroy(&reg->lock);
+	free(reg);
+}
+
+static struct container *find_locked(struct container_registry *reg, const struct container_id *id)
+{
+	for (struct container *c = reg->list; c; c = c->next)
+		if (id_equal(&c->id, id))
+			return c;
+	return NULL;
+}
+
+int container_registry_get(struct container_registry *reg, pid_t pid, struct container **ret)
+{
+	struct container_id id;
+	struct container *c, *other;
+	int r;
+
+	r = container_identify(pid, &id);
+	if (r < 0)
+		return r;
+
+	pthread_mutex_lock(&reg->lock);
+	c = find_locked(reg, &id);
+	if (c)
+		container_ref(c);
+	pthread_mutex_unlock(&reg->lock);
+	if (c) {
+		*ret = c;
+		return 0;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	atomic_init(&c->refs, 1);
+	pthread_mutex_init(&c->lock, NULL);
+	c->id = id;
+	c->init_pid = find_init(pid, &id);
+	c->init_pidfd = ns_pidfd_open(c->init_pid);
+	if (read_stat(c->init_pid, NULL, &c->init_start) < 0 || c->init_pidfd < 0) {
+		/* The init went away under us: the container is being torn down. */
+		container_unref(c);
+		return -ESRCH;
+	}
+	load_maps(c);
+
+	pthread_mutex_lock(&reg->lock);
+	other = find_locked(reg, &id);
+	if (other) {
+		container_ref(other);
+		pthread_mutex_unlock(&reg->lock);
+		container_unref(c);
+		*ret = other;
+		return 0;
+	}
+	c->serial = reg->next_serial++;
+	if (!container_is_host(c)) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(reg->epfd, EPOLL_CTL_ADD, c->init_pidfd, &ev) < 0) {
+			r = negative_errno();
+			pthread_mutex_unlock(&reg->lock);
+			container_unref(c);
+			return r;
+		}
+	}
+	c->next = reg->list;
+	reg->list = c;
+	reg->count++;
+	container_ref(c); /* the registry's */
+	pthread_mutex_unlock(&reg->lock);
+	*ret = c;
+	return 0;
+}
+
+unsigned container_registry_count(struct container_registry *reg)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&reg->lock);
+	n = reg->count;
+	pthread_mutex_unlock(&reg->lock);
+	return n;
+}
+
+void container_registry_sweep(struct container_registry *reg)
+{
+	for (;;) {
+		struct container *dead = NULL;
+
+		pthread_mutex_lock(&reg->lock);
+		for (struct container *c = reg->list; c; c = c->next) {
+			/* A pidfd polls readable once its process has exited. */
+			struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
+
+			if (!container_is_host(c) && poll(&p, 1, 0) > 0) {
+				dead = c;
+				break;
+			}
+		}
+		if (dead)
+			registry_remove_locked(reg, dead);
+		pthread_mutex_unlock(&reg->lock);
+		if (!dead)
+			return;
+		release(reg, dead);
+	}
+}

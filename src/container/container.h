@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nsenter/namespaces.h"
+
+/*
+ * Containers, identified by their namespaces alone (no registration): a process belongs
+ * to the container of its topmost user namespace below the host's; without one, of its
+ * topmost pid namespace below the host's; without that, of the first of its mount, net,
+ * uts, ipc namespaces that is not the host's. So `docker run` works as it is, and an
+ * `unshare` nested inside a container counts as the same container.
+ *
+ * A container's state lives until its init (the oldest ancestor of the first caller that
+ * is still in the container) exits; a pidfd watch then releases it.
+ *
+ *   r = container_registry_get(reg, caller_pid, &c);   // a new reference
+ *   ... container_value_get(c, "kernel/panic", buf, sizeof(buf)) ...
+ *   container_unref(c);
+ */
+
+struct container_id {
+	enum ns_type type; /* _NS_TYPE_MAX: the host itself */
+	uint64_t ino;
+};
+
+struct container;
+struct container_registry;
+
+/* Called (from the watch thread) when a container's init has exited. */
+typedef void (*container_release_fn)(struct container *c, void *userdata);
+
+int container_registry_new(container_release_fn on_release, void *userdata,
+			   struct container_registry **ret);
+void container_registry_free(struct container_registry *reg);
+
+/* The container of pid, created on first use. */
+int container_registry_get(struct container_registry *reg, pid_t pid, struct container **ret);
+/* How many containers are tracked now (the host's entry included once used). */
+unsigned container_registry_count(struct container_registry *reg);
+/* Drops containers whose init has exited now rather than when the watch thread wakes. */
+void container_registry_sweep(struct container_registry *reg);
+
+/* Identity of pid's container, without creating anything. */
+int container_identify(pid_t pid, struct container_id *ret);
+
+struct container *container_ref(struct container *c);
+void container_unref(struct container *c);
+static inline void container_unrefp(struct container **c)
+{
+	if (*c)
+		container_unref(*c);
+}
+#define _cleanup_container_ __attribute__((cleanup(container_unrefp)))
+
+bool container_is_host(const struct container *c);
+/* A serial number unique for the daemon's life: never reused, unlike namespace inodes. */
+uint64_t container_serial(const struct container *c);
+const struct container_id *container_get_id(const struct container *c);
+pid_t container_init_pid(const struct container *c);
+/* The init's start time, in clock ticks after boot (field 22 of /proc/<pid>/stat). */
+uint64_t container_init_start_ticks(const struct container *c);
+/* Host uid/gid that the container's root maps to (0/0 without a user namespace). */
+uid_t container_root_uid(const struct container *c);
+gid_t container_root_gid(const struct container *c);
+/* Host id for an id of the container's user namespace; 65534 when unmapped. */
+uid_t container_uid_to_host(const struct container *c, uint32_t inside);
+gid_t container_gid_to_host(const struct container *c, uint32_t inside);
+/* The container's gid map lower..upper range inside its namespace (for ping_group_range). */
+void container_gid_range(const struct container *c, uint32_t *ret_min, uint32_t *ret_max);
+
+/*
+ * Emulated values, per container: key is the file's path. get returns -ENOENT when the
+ * container has not set the key (callers then seed it from the host).
+ */
+int container_value_get(struct container *c, const char *key, char *buf, size_t size);
+int container_value_set(struct container *c, const char *key, const char *value);
+unsigned container_value_count(struct container *c);
+
+/*
+ * Opaque per-container slots for handlers that keep computed state (a load average, a
+ * cgroup view). free_fn runs when the container is released.
+ */
+enum container_slot { CONTAINER_SLOT_CGROUP, CONTAINER_SLOT_LOADAVG, _CONTAINER_SLOT_MAX };
+void *container_slot_get(struct container *c, enum container_slot s);
+/* Stores p if the slot is empty and returns the slot's value (p or the earlier one);
+ * if another value was there, p is freed with free_fn. */
+void *container_slot_set(struct container *c, enum container_slot s, void *p,
+			 void (*free_fn)(void *));
