@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "handlers/families.h"
+#include "handlers/emulated.h"
 #include "handlers/procsys.h"
+#include "handlers/sysfs.h"
+#include "handlers/uptime.h"
 #include "util/macro.h"
 
 const struct handler_family handler_families[] = {
     {"proc/sys", procsys_handlers, &n_procsys_handlers},
+    {"emulated", emulated_handlers, &n_emulated_handlers},
+    {"uptime", uptime_handlers, &n_uptime_handlers},
+    {"sysfs", sysfs_handlers, &n_sysfs_handlers},
 };
 
 const size_t n_handler_families = ELEMENTSOF(handler_families);

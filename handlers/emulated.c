@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "handlers/emulated.h"
+#include "handlers/nsreq.h"
+#include "handlers/sysctl_value.h"
+#include "nsenter/event.h"
+#include "util/fileio.h"
+#include "util/macro.h"
+
+enum emul_kind {
+	EMUL_HOST_RO,	  /* the host's value; nobody writes it */
+	EMUL_VALUE,	  /* per container */
+	EMUL_RAISE,	  /* per container; the kernel's value is raised to it, never lowered */
+	EMUL_PING_RANGE,  /* per container; applied to its netns within its gid map */
+	EMUL_RANDOM_UUID, /* a fresh v4 UUID on every read */
+};
+
+enum emul_scope {
+	SCOPE_HOST,  /* one value for the whole machine */
+	SCOPE_NETNS, /* one value per network namespace */
+};
+
+struct emul_spec {
+	const char *path; /* below the mount root; the kernel's file is "/" + path */
+	mode_t mode;
+	enum emul_kind kind;
+	enum emul_scope scope;
+	struct sysctl_format fmt;
+	/* The kernel's default, shown where this kernel was built without the entry (no
+	 * CONFIG_MAGIC_SYSRQ, no Yama): tools that list /proc/sys then find what they
+	 * expect. */
+	const char *fallback;
+};
+
+#define INT_ONE(lo, hi) SYSCTL_FORMAT_INT(1, 1, lo, hi)
+
+/* Ranges are the kernel's own (6.x sysctl tables): kptr_restrict 0-2 (SYSCTL_TWO), pid_max
+ * from RESERVED_PIDS + 1, nr_open between BITS_PER_LONG and INT_MAX rounded down to it.
+ * Where the kernel takes any int but a negative value makes no sense for a limit
+ * (max_dgram_qlen, timeouts), negative values are refused. Timeouts are seconds the kernel
+ * turns into jiffies and refuses above INT_MAX / HZ: INT_MAX / 1000 fits any HZ. */
+static const struct emul_spec specs[] = {
+    {"proc/sys/kernel/cap_last_cap", 0444, EMUL_HOST_RO, SCOPE_HOST, {0}, NULL},
+    {"proc/sys/kernel/ngroups_max", 0444, EMUL_HOST_RO, SCOPE_HOST, {0}, NULL},
+    {"proc/sys/kernel/random/uuid", 0444, EMUL_RANDOM_UUID, SCOPE_HOST, {0}, NULL},
+    {"proc/sys/kernel/panic", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(INT32_MIN, INT32_MAX), NULL},
+    {"proc/sys/kernel/panic_on_oops", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(INT32_MIN, INT32_MAX),
+     NULL},
+    {"proc/sys/kernel/printk", 0644, EMUL_VALUE, SCOPE_HOST,
+     SYSCTL_FORMAT_INT(1, 4, INT32_MIN, INT32_MAX), NULL},
+    {"proc/sys/kernel/kptr_restrict", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 2), NULL},
+    {"proc/sys/kernel/dmesg_restrict", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
+    {"proc/sys/kernel/sysrq", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 511), "1\n"},
+    {"proc/sys/kernel/pid_max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(301, 4194304), NULL},
+    {"proc/sys/kernel/yama/ptrace_scope", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 3), "1\n"},
+    {"proc/sys/fs/file-max", 0644, EMUL_RAISE, SCOPE_HOST, INT_ONE(0, INT64_MAX), NULL},
+    {"proc/sys/fs/nr_open", 0644, EMUL_RAISE, SCOPE_HOST, INT_ONE(64, 2147483584), NULL},
+    {"proc/sys/fs/protected_hardlinks", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
+    {"proc/sys/fs/protected_symlinks", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
+    {"proc/sys/vm/overcommit_memory", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 2), NULL},
+    {"proc/sys/vm/mmap_min_addr", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, UINT64_MAX), NULL},
+    {"proc/sys/net/core/somaxconn", 0644, EMUL_RAISE, SCOPE_NETNS, INT_ONE(0, INT32_MAX), NULL},
+    {"proc/sys/net/unix/max_dgram_qlen", 0644, EMUL_RAISE, SCOPE_NETNS, INT_ONE(0, INT32_MAX),
+     NULL},
+    /* Global: a netns other than the host's shows it read-only. */
+    {"proc/sys/net/netfilter/nf_conntrack_max", 0644, EMUL_RAISE, SCOPE_HOST, INT_ONE(0, INT32_MAX),
+     NULL},
+    {"proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644, EMUL_RAISE, SCOPE_NETNS,
+     INT_ONE(0, INT32_MAX / 1000), NULL},
+    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644, EMUL_RAISE, SCOPE_NETNS,
+     INT_ONE(0, INT32_MAX / 1000), NULL},
+    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644, EMUL_RAISE, SCOPE_NETNS,
+     INT_ONE(0, INT32_MAX / 1000), NULL},
+    {"proc/sys/net/ipv4/ping_group_range", 0644, EMUL_PING_RANGE, SCOPE_NETNS,
+     SYSCTL_FORMAT_INT(2, 2, 0, INT32_MAX), NULL},
+    /* The kernel's allocation limit: UINT_MAX / sizeof(struct hlist_nulls_head). */
+    {"sys/module/nf_conntrack/parameters/hashsize", 0600, EMUL_RAISE, SCOPE_HOST,
+     INT_ONE(1, UINT32_MAX / 8), NULL},
+};
+
+/* Serialises "seed unless set" and read-modify-write of a container's values. */
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Serialises compare-and-raise of kernel values, so that two containers raising at once
+ * leave the larger of their values. */
+static pthread_mutex_t raise_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct emul_spec *spec_of(const char *path)
+{
+	for (size_t i = 0; i < ELEMENTSOF(specs); i++)
+		if (strcmp(specs[i].path, path) == 0)
+			return &specs[i];
+	return NULL;
+}
+
+static bool is_per_container(const struct emul_spec *s)
+{
+	return s->kind == EMUL_VALUE || s->kind == EMUL_RAISE || s->kind == EMUL_PING_RANGE;
+}
+
+static bool caller_in_host_netns(const struct pb_caller *c)
+{
+	uint64_t mine, host;
+
+	if (ns_get_inode(c->pid, NS_NET, &mine) < 0 || ns_get_inode(getpid(), NS_NET, &host) < 0)
+		return false;
+	return mine == host;
+}
+
+/* Whether the kernel file is read and written here, in the daemon's namespaces. */
+static bool served_here(const struct pb_caller *c, const struct emul_spec *s)
+{
+	return s->scope == SCOPE_HOST || caller_in_host_netns(c);
+}
+
+static int copy_text(const char *data, size_t len, char *buf, size_t size)
+{
+	if (len >= size)
+		return -ENOBUFS;
+	memcpy(buf, data, len);
+	buf[len] = 0;
+	return 0;
+}
+
+/* A request into the caller's network namespace alone, with the daemon's credentials:
+ * raises are procbox's doing, allowed whatever the container's root may do there. */
+static int netns_request(const struct pb_caller *c, struct nsenter_message *req,
+			 struct nsenter_message **ret)
+{
+	_cleanup_event_ struct nsenter_event *ev = NULL;
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	ev = nsenter_service_new_event(c->nsenter, c->pid, c->uid, c->gid, NS_FLAG(NS_NET), 0, req,
+				       false);
+	if (!ev) {
+		nsenter_message_free(req);
+		return -ENOMEM;
+	}
+	nsenter_event_set_caller_creds(ev, false);
+	if (c->container)
+		nsenter_event_set_tag(ev, container_serial(c->container));
+	r = nsenter_event_send_request(ev);
+	if (r < 0)
+		return r;
+	r = nsenter_event_result(ev);
+	if (r < 0)
+		return r;
+	if (ret) {
+		*ret = nsenter_event_get_response_msg(ev);
+		nsenter_event_detach_response_msg(ev);
+	}
+	return 0;
+}
+
+static struct nsenter_message *new_request(enum nsenter_msg_type t, const char *kpath)
+{
+	struct nsenter_message *m = nsenter_message_new(t);
+
+	if (m && nsenter_message_set_path(m, kpath) < 0) {
+		nsenter_message_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* The kernel's current value as the caller would read it without procbox. */
+static int kernel_read(const struct pb_caller *c, const struct emul_spec *s, char *buf, size_t size)
+{
+	_cleanup_free_ char *data = NULL;
+	char kpath[PATH_MAX];
+	size_t len = 0;
+	int r;
+
+	snprintf(kpath, sizeof(kpath), "/%s", s->path);
+	if (served_here(c, s))
+		r = read_full_file(kpath, &data, &len);
+	else
+		/* The caller's credentials: ping_group_range is shown in the reader's user
+		 * namespace. */
+		r = nsreq_read(c, NSREQ_DEFAULT_MASK, 0, kpath, &data, &len);
+	if (r == -ENOENT && s->fallback)
+		return copy_text(s->fallback, strlen(s->fallback), buf, size);
+	if (r < 0)
+		return r;
+	return copy_text(data, len, buf, size);
+}
+
+/* Writes the kernel's value where it lives (the host, or the caller's netns). */
+static int kernel_write(const struct pb_caller *c, const struct emul_spec *s, const char *text)
+{
+	struct nsenter_message *req;
+	char kpath[PATH_MAX];
+
+	snprintf(kpath, sizeof(kpath), "/%s", s->path);
+	if (served_here(c, s))
+		return write_string_file(kpath, text);
+	req = new_request(NSENTER_MSG_WRITE_REQ, kpath);
+	if (req && nsenter_message_set_data(req, text, strlen(text)) < 0) {
+		nsenter_message_free(req);
+		req = NULL;
+	}
+	return netns_request(c, req, NULL);
+}
+
+/* The kernel's value as the daemon sees it, for comparing: never in a user namespace. */
+static int kernel_read_privileged(const struct pb_caller *c, const struct emul_spec *s,
+				  struct sysctl_value *ret)
+{
+	_cleanup_message_ struct nsenter_message *resp = NULL;
+	char kpath[PATH_MAX], text[SYSCTL_VALUE_TEXT_MAX];
+	struct nsenter_message *req;
+	int r;
+
+	snprintf(kpath, sizeof(kpath), "/%s", s->path);
+	if (served_here(c, s)) {
+		r = kernel_read(c, s, text, sizeof(text));
+		if (r < 0)
+			return r;
+		return sysctl_value_parse(&sysctl_format_any, text, strlen(text), ret);
+	}
+	req = new_request(NSENTER_MSG_READ_REQ, kpath);
+	if (req)
+		req->length = SYSCTL_VALUE_TEXT_MAX;
+	r = netns_request(c, req, &resp);
+	if (r < 0)
+		return r;
+	return sysctl_value_parse(&sysctl_format_any, (const char *)resp->data, resp->data_len,
+				  ret);
+}
+
+/* The container's value: what it last wrote, or the kernel's value when it first read. */
+static int container_current(const struct pb_caller *c, const struct emul_spec *s, char *buf,
+			     size_t size)
+{
+	char seed[SYSCTL_VALUE_TEXT_MAX];
+	int r;
+
+	r = container_value_get(c->container, s->path, buf, size);
+	if (r != -ENOENT)
+		return r;
+	r = kernel_read(c, s, seed, sizeof(seed));
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&store_lock);
+	/* A write may have come in meanwhile: it wins over the seed. */
+	r = container_value_get(c->container, s->path, buf, size);
+	if (r == -ENOENT) {
+		r = container_value_set(c->container, s->path, seed);
+		if (r >= 0)
+			r = copy_text(seed, strlen(seed), buf, size);
+	}
+	pthread_mutex_unlock(&store_lock);
+	return r;
+}
+
+static int random_uuid(char *buf, size_t size)
+{
+	uint8_t b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		got += (size_t)n;
+	}
+	/* RFC 9562: version 4 in the high nibble of byte 6, variant 10 in byte 8. */
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, size,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+	return 0;
+}
+
+int emulated_getattr(const struct pb_caller *c, const char *path, struct stat *st)
+{
+	const struct emul_spec *s = spec_of(path);
+	char kpath[PATH_MAX];
+
+	if (!s)
+		return -ENOENT;
+	/* Absent from this kernel (module not loaded, feature not built): absent here too,
+	 * unless there is a default to show. Netns entries sit in folders the caller's
+	 * netns lookup has already found. */
+	snprintf(kpath, sizeof(kpath), "/%s", path);
+	if (s->scope == SCOPE_HOST && !s->fallback && access(kpath, F_OK) < 0)
+		return -ENOENT;
+	pb_default_stat(c, S_IFREG | s->mode, st);
+	return 0;
+}
+
+/* The kernel's sysctl permission: the owner's bits for the container's root, the others'
+ * for everyone else (every file here belongs to the container's root user and group). */
+static int check_access(const struct pb_caller *c, mode_t mode, int acc)
+{
+	mode_t bits = mode;
+
+	if (pb_caller_is_root(c))
+		bits = mode >> 6;
+	else if (c->container && c->gid == container_root_gid(c->container))
+		bits = mode >> 3;
+	if ((acc == O_RDONLY || acc == O_RDWR) && !(bits & 04))
+		return -EACCES;
+	if ((acc == O_WRONLY || acc == O_RDWR) && !(bits & 02))
+		return -EACCES;
+	return 0;
+}
+
+int emulated_open(const struct pb_caller *c, struct pb_file *f)
+{
+	const struct emul_spec *s = spec_of(f->path);
+	int acc = f->flags & O_ACCMODE;
+
+	if (!s)
+		return -ENOENT;
+	if (s->kind == EMUL_RANDOM_UUID && acc != O_RDONLY)
+		/* The container's root opens it, and learns on write that it cannot. */
+		return pb_caller_is_root(c) ? 0 : -EACCES;
+	if (acc != O_RDONLY && is_per_container(s) &&
+	    (!c->container || container_is_host(c->container)))
+		return -EACCES;
+	return check_access(c, s->mode, acc);
+}
+
+int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
+{
+	const struct emul_spec *s = spec_of(f->path);
+	char text[SYSCTL_VALUE_TEXT_MAX];
+	int r;
+
+	if (!s)
+		return -ENOENT;
+	if (s->kind == EMUL_RANDOM_UUID)
+		r = random_uuid(text, sizeof(text));
+	else if (s->kind == EMUL_HOST_RO || !c->container || container_is_host(c->container))
+		r = kernel_read(c, s, text, sizeof(text));
+	else
+		r = container_current(c, s, text, sizeof(text));
+	if (r < 0)
+		return r;
+	*ret = strdup(text);
+	if (!*ret)
+		return -ENOMEM;
+	*ret_len = strlen(text);
+	return 0;
+}
+
+/* Raises the kernel's value to v when v is above it; never lowers it. */
+static int raise_kernel(const struct pb_caller *c, const struct emul_spec *s,
+			const struct sysctl_value *v)
+{
+	char text[SYSCTL_VALUE_TEXT_MAX];
+	struct sysctl_value cur;
+	int r;
+
+	pthread_mutex_lock(&raise_lock);
+	r = kernel_read_privileged(c, s, &cur);
+	if (r >= 0 && sysctl_int_compare(&v->field[0], &cur.field[0]) > 0) {
+		r = sysctl_value_format(v, text, sizeof(text));
+		if (r >= 0)
+			r = kernel_write(c, s, text);
+	}
+	pthread_mutex_unlock(&raise_lock);
+	return r;
+}
+
+/*
+ * Applies a written ping_group_range to the caller's own netns, narrowed to the gids its
+ * user namespace maps: the kernel refuses a range naming unmapped gids (Docker writes
+ * "0 2147483647" into every container), and a range beyond them would let no one more
+ * ping. Written as host gids by the daemon, which also lets "nobody" ("1 0") be set where
+ * the container maps a single gid. A container sharing the host's netns keeps its value to
+ * itself: the host's range is not the container's to change.
+ */
+static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s,
+			    const struct sysctl_value *v)
+{
+	char text[SYSCTL_VALUE_TEXT_MAX];
+	uint32_t lo, hi, a, b;
+
+	if (caller_in_host_netns(c))
+		return 0;
+	container_gid_range(c->container, &lo, &hi);
+	if (sysctl_ping_range_clamp((uint32_t)v->field[0].abs, (uint32_t)v->field[1].abs, lo, hi,
+				    &a, &b))
+		snprintf(text, sizeof(text), "%u\t%u\n",
+			 (unsigned)container_gid_to_host(c->container, a),
+			 (unsigned)container_gid_to_host(c->container, b));
+	else
+		snprintf(text, sizeof(text), "1\t0\n");
+	return kernel_write(c, s, text);
+}
+
+int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
+		   off_t off)
+{
+	const struct emul_spec *s = spec_of(f->path);
+	char text[SYSCTL_VALUE_TEXT_MAX];
+	struct sysctl_value v;
+	int r;
+
+	if (!s)
+		return -ENOENT;
+	if (s->kind == EMUL_RANDOM_UUID)
+		return -EPERM;
+	if (!is_per_container(s) || !c->container || container_is_host(c->container) ||
+	    !pb_caller_is_root(c))
+		return -EACCES;
+	if (size > INT_MAX)
+		return -EINVAL;
+	/* The kernel (sysctl_writes_strict) ignores a write that does not start the file. */
+	if (off > 0)
+		return (int)size;
+	r = sysctl_value_parse(&s->fmt, buf, size, &v);
+	if (r < 0)
+		return r;
+
+	if (v.n < s->fmt.n_max) {
+		/* Fewer fields than the entry holds set only those, as in the kernel. */
+		struct sysctl_value base;
+
+		r = container_current(c, s, text, sizeof(text));
+		if (r < 0)
+			return r;
+		if (sysctl_value_parse(&sysctl_format_any, text, strlen(text), &base) < 0)
+			base = v;
+		sysctl_value_merge(&base, &v);
+		v = base;
+	}
+	if (s->kind == EMUL_RAISE)
+		r = raise_kernel(c, s, &v);
+	else if (s->kind == EMUL_PING_RANGE)
+		r = apply_ping_range(c, s, &v);
+	if (r < 0)
+		return r;
+
+	r = sysctl_value_format(&v, text, sizeof(text));
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&store_lock);
+	r = container_value_set(c->container, s->path, text);
+	pthread_mutex_unlock(&store_lock);
+	if (r < 0)
+		return r;
+
+	pthread_mutex_lock(&f->lock);
+	f->snap_valid = false;
+	pthread_mutex_unlock(&f->lock);
+	return (int)size;
+}
+
+const struct handler emulated_handlers[] = {
+    {.path = "proc/sys/kernel/yama", .mode = S_IFDIR | 0555},
+    EMULATED_HANDLER("proc/sys/kernel/cap_last_cap", 0444),
+    EMULATED_HANDLER("proc/sys/kernel/ngroups_max", 0444),
+    EMULATED_HANDLER("proc/sys/kernel/random/uuid", 0444),
+    EMULATED_HANDLER("proc/sys/kernel/panic", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/panic_on_oops", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/printk", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/kptr_restrict", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/dmesg_restrict", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/sysrq", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/pid_max", 0644),
+    EMULATED_HANDLER("proc/sys/kernel/yama/ptrace_scope", 0644),
+    EMULATED_HANDLER("proc/sys/fs/file-max", 0644),
+    EMULATED_HANDLER("proc/sys/fs/nr_open", 0644),
+    EMULATED_HANDLER("proc/sys/fs/protected_hardlinks", 0644),
+    EMULATED_HANDLER("proc/sys/fs/protected_symlinks", 0644),
+    EMULATED_HANDLER("proc/sys/vm/overcommit_memory", 0644),
+    EMULATED_HANDLER("proc/sys/vm/mmap_min_addr", 0644),
+    EMULATED_HANDLER("proc/sys/net/core/somaxconn", 0644),
+    EMULATED_HANDLER("proc/sys/net/unix/max_dgram_qlen", 0644),
+    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_max", 0644),
+    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644),
+    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644),
+    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644),
+    EMULATED_HANDLER("proc/sys/net/ipv4/ping_group_range", 0644),
+};
+
+const size_t n_emulated_handlers = ELEMENTSOF(emulated_handlers);

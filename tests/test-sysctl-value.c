@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "handlers/sysctl_value.h"
+#include "handlers/sysfs.h"
+#include "handlers/uptime.h"
+
+static const struct sysctl_format one_int = SYSCTL_FORMAT_INT(1, 1, INT32_MIN, INT32_MAX);
+static const struct sysctl_format bool01 = SYSCTL_FORMAT_INT(1, 1, 0, 1);
+static const struct sysctl_format ulong_fmt = SYSCTL_FORMAT_INT(1, 1, 0, UINT64_MAX);
+static const struct sysctl_format nr_open = SYSCTL_FORMAT_INT(1, 1, 64, 2147483584);
+static const struct sysctl_format printk = SYSCTL_FORMAT_INT(1, 4, INT32_MIN, INT32_MAX);
+static const struct sysctl_format range = SYSCTL_FORMAT_INT(2, 2, 0, INT32_MAX);
+
+/* Parses s and returns the formatted value, or the error as "E<errno>". */
+static const char *roundtrip(const struct sysctl_format *f, const char *s)
+{
+	static char out[SYSCTL_VALUE_TEXT_MAX];
+	struct sysctl_value v;
+	int r = sysctl_value_parse(f, s, strlen(s), &v);
+
+	if (r < 0) {
+		snprintf(out, sizeof(out), "E%d", -r);
+		return out;
+	}
+	r = sysctl_value_format(&v, out, sizeof(out));
+	cr_assert_geq(r, 0);
+	cr_assert_eq((size_t)r, strlen(out));
+	return out;
+}
+
+#define EINVAL_S "E22"
+
+Test(sysctl_value, plain_integers)
+{
+	cr_expect_str_eq(roundtrip(&one_int, "5"), "5\n");
+	cr_expect_str_eq(roundtrip(&one_int, "5\n"), "5\n");
+	cr_expect_str_eq(roundtrip(&one_int, "  \t7 \n"), "7\n");
+	cr_expect_str_eq(roundtrip(&one_int, "-3"), "-3\n");
+	cr_expect_str_eq(roundtrip(&one_int, "-0"), "0\n");
+	cr_expect_str_eq(roundtrip(&one_int, "2147483647"), "2147483647\n");
+	cr_expect_str_eq(roundtrip(&one_int, "-2147483648"), "-2147483648\n");
+}
+
+/* What this kernel accepts, measured on net.core.somaxconn in a private netns. */
+Test(sysctl_value, kernel_bases)
+{
+	cr_expect_str_eq(roundtrip(&one_int, "0x10"), "16\n");
+	cr_expect_str_eq(roundtrip(&one_int, "0X1f"), "31\n");
+	cr_expect_str_eq(roundtrip(&one_int, "010"), "8\n");
+	cr_expect_str_eq(roundtrip(&one_int, "0"), "0\n");
+	cr_expect_str_eq(roundtrip(&one_int, "-0x10"), "-16\n");
+	cr_expect_str_eq(roundtrip(&one_int, "08"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&one_int, "0x"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&one_int, "0xg"), EINVAL_S);
+}
+
+Test(sysctl_value, garbage)
+{
+	static const char *const bad[] = {
+	    "",	  " ",	 "\n",	"abc",	"12abc", "+5",	 "-",	"- 5",
+	    "5-", "1.5", "5\r", "0x1g", "--1",	 "\xff", "5,6",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_str_eq(roundtrip(&one_int, bad[i]), EINVAL_S, "'%s'", bad[i]);
+	/* a NUL inside the written bytes is garbage too */
+	{
+		struct sysctl_value v;
+		cr_expect_eq(sysctl_value_parse(&one_int,
+						"5\0"
+						"6",
+						3, &v),
+			     -EINVAL);
+		cr_expect_eq(sysctl_value_parse(&one_int, "5\n", 2, &v), 0);
+	}
+}
+
+Test(sysctl_value, ranges_and_overflow)
+{
+	cr_expect_str_eq(roundtrip(&one_int, "2147483648"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&one_int, "-2147483649"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&bool01, "1"), "1\n");
+	cr_expect_str_eq(roundtrip(&bool01, "2"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&bool01, "-1"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&bool01, "-0"), "0\n");
+	cr_expect_str_eq(roundtrip(&nr_open, "63"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&nr_open, "64"), "64\n");
+	cr_expect_str_eq(roundtrip(&nr_open, "2147483584"), "2147483584\n");
+	cr_expect_str_eq(roundtrip(&nr_open, "2147483585"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&ulong_fmt, "18446744073709551615"), "18446744073709551615\n");
+	cr_expect_str_eq(roundtrip(&ulong_fmt, "18446744073709551616"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&ulong_fmt, "0xffffffffffffffff"), "18446744073709551615\n");
+	cr_expect_str_eq(roundtrip(&ulong_fmt, "-1"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&sysctl_format_any, "-9223372036854775808"),
+			 "-9223372036854775808\n");
+	/* 21 characters or more: the kernel cannot tell where such a token ends */
+	cr_expect_str_eq(roundtrip(&ulong_fmt, "00000000000000000001"), "1\n");
+	cr_expect_str_eq(roundtrip(&ulong_fmt, "000000000000000000001"), EINVAL_S);
+}
+
+Test(sysctl_value, field_counts)
+{
+	cr_expect_str_eq(roundtrip(&one_int, "8 9"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&printk, "3"), "3\n");
+	cr_expect_str_eq(roundtrip(&printk, "4\t4 1  7\n"), "4\t4\t1\t7\n");
+	cr_expect_str_eq(roundtrip(&printk, "1 2 3 4 5"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&range, "0 2147483647"), "0\t2147483647\n");
+	cr_expect_str_eq(roundtrip(&range, "5 0"), "5\t0\n");
+	cr_expect_str_eq(roundtrip(&range, "5"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&range, "1 2 3"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&range, "-1 5"), EINVAL_S);
+	cr_expect_str_eq(roundtrip(&range, "0 2147483648"), EINVAL_S);
+}
+
+Test(sysctl_value, failure_leaves_output_alone)
+{
+	struct sysctl_value v = {.n = 1, .field = {{false, 42}}};
+	char buf[4];
+
+	cr_expect_eq(sysctl_value_parse(&one_int, "x", 1, &v), -EINVAL);
+	cr_expect_eq(v.n, 1);
+	cr_expect_eq(v.field[0].abs, 42);
+	cr_expect_eq(sysctl_value_parse(NULL, "1", 1, &v), -EINVAL);
+	v = (struct sysctl_value){.n = 1, .field = {{false, 12345}}};
+	cr_expect_eq(sysctl_value_format(&v, buf, sizeof(buf)), -ENOBUFS);
+	v.n = 0;
+	cr_expect_eq(sysctl_value_format(&v, buf, sizeof(buf)), -EINVAL);
+}
+
+Test(sysctl_value, compare)
+{
+	struct sysctl_int m5 = {true, 5}, m3 = {true, 3}, z = {false, 0}, p3 = {false, 3},
+			  big = {false, UINT64_MAX};
+
+	cr_expect_lt(sysctl_int_compare(&m5, &m3), 0);
+	cr_expect_gt(sysctl_int_compare(&m3, &m5), 0);
+	cr_expect_lt(sysctl_int_compare(&m3, &z), 0);
+	cr_expect_lt(sysctl_int_compare(&z, &p3), 0);
+	cr_expect_lt(sysctl_int_compare(&p3, &big), 0);
+	cr_expect_eq(sysctl_int_compare(&p3, &p3), 0);
+}
+
+Test(sysctl_value, merge_keeps_the_rest)
+{
+	struct sysctl_value base, upd;
+	char out[SYSCTL_VALUE_TEXT_MAX];
+
+	cr_assert_eq(sysctl_value_parse(&printk, "4 4 1 7", 7, &base), 0);
+	cr_assert_eq(sysctl_value_parse(&printk, "3 5", 3, &upd), 0);
+	sysctl_value_merge(&base, &upd);
+	cr_assert_geq(sysctl_value_format(&base, out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "3\t5\t1\t7\n");
+}
+
+Test(sysctl_value, ping_range_clamp)
+{
+	uint32_t a = 0, b = 0;
+
+	/* Docker's "0 2147483647" in a container mapping 65536 gids */
+	cr_expect(sysctl_ping_range_clamp(0, 2147483647, 0, 65535, &a, &b));
+	cr_expect_eq(a, 0);
+	cr_expect_eq(b, 65535);
+	cr_expect(sysctl_ping_range_clamp(10, 20, 0, 65535, &a, &b));
+	cr_expect_eq(a, 10);
+	cr_expect_eq(b, 20);
+	cr_expect(sysctl_ping_range_clamp(100, 200000, 1000, 2000, &a, &b));
+	cr_expect_eq(a, 1000);
+	cr_expect_eq(b, 2000);
+	/* the kernel's "nobody": min above max */
+	cr_expect_not(sysctl_ping_range_clamp(1, 0, 0, 65535, &a, &b));
+	/* nothing of the range is mapped */
+	cr_expect_not(sysctl_ping_range_clamp(70000, 80000, 0, 65535, &a, &b));
+	cr_expect(sysctl_ping_range_clamp(0, 0, 0, 0, &a, &b));
+	cr_expect_eq(a, 0);
+	cr_expect_eq(b, 0);
+}
+
+Test(uptime, format)
+{
+	char buf[64];
+
+	cr_expect_eq(uptime_format(1003.456, 1000.0, buf, sizeof(buf)), 10);
+	cr_expect_str_eq(buf, "3.46 3.46\n");
+	uptime_format(5.0, 9.0, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "0.00 0.00\n");
+	cr_expect_eq(uptime_format(1e9, 0, buf, 4), -ENOBUFS);
+}
+
+Test(sysfs, container_uuid)
+{
+	char buf[64];
+
+	cr_expect_eq(sysfs_container_uuid("4c4c4544-0037-3010-8052-b4c04f4d4e32", 0xabcdef, buf,
+					  sizeof(buf)),
+		     37);
+	cr_expect_str_eq(buf, "4c4c4544-0037-3010-8052-000000abcdef\n");
+	sysfs_container_uuid("4c4c4544-0037-3010-8052-b4c04f4d4e32\n", UINT64_MAX, buf,
+			     sizeof(buf));
+	cr_expect_str_eq(buf, "4c4c4544-0037-3010-8052-ffffffffffff\n");
+	cr_expect_eq(sysfs_container_uuid("not-a-uuid", 1, buf, sizeof(buf)), -EINVAL);
+	cr_expect_eq(
+	    sysfs_container_uuid("4c4c4544x0037-3010-8052-b4c04f4d4e32", 1, buf, sizeof(buf)),
+	    -EINVAL);
+}
