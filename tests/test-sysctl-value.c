@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -206,4 +207,45 @@ Test(sysfs, container_uuid)
 	cr_expect_eq(
 	    sysfs_container_uuid("4c4c4544x0037-3010-8052-b4c04f4d4e32", 1, buf, sizeof(buf)),
 	    -EINVAL);
+}
+
+/* Any bytes: parse never reads past len, and what it accepts formats to text that parses
+ * back to the same value. Fixed seed, so a failure reproduces. */
+Test(sysctl_value, total_on_random_input)
+{
+	static const char alphabet[] = "0123456789-xXaf \t\n\r+\0\377";
+	static const struct sysctl_format *const formats[] = {
+	    &one_int, &bool01, &ulong_fmt, &printk, &range, &sysctl_format_any};
+	unsigned seed = 12345, accepted = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		char in[32];
+		size_t len = (size_t)(rand_r(&seed) % (int)sizeof(in));
+		const struct sysctl_format *f = formats[rand_r(&seed) % 6];
+		struct sysctl_value v, w;
+		char out[SYSCTL_VALUE_TEXT_MAX];
+		char *heap;
+
+		for (size_t j = 0; j < len; j++)
+			in[j] = alphabet[rand_r(&seed) % (int)(sizeof(alphabet) - 1)];
+		/* exactly len bytes on the heap: ASan sees any read past them */
+		heap = malloc(len ? len : 1);
+		cr_assert_not_null(heap);
+		memcpy(heap, in, len);
+		if (sysctl_value_parse(f, heap, len, &v) == 0) {
+			int n = sysctl_value_format(&v, out, sizeof(out));
+
+			accepted++;
+			cr_assert_gt(n, 0);
+			cr_assert_eq(sysctl_value_parse(f, out, (size_t)n, &w), 0, "'%s'", out);
+			cr_assert_eq(w.n, v.n);
+			for (unsigned k = 0; k < v.n; k++) {
+				cr_assert_eq(w.field[k].neg, v.field[k].neg);
+				cr_assert_eq(w.field[k].abs, v.field[k].abs);
+			}
+		}
+		free(heap);
+	}
+	cr_expect_gt(accepted, 1000, "only %u inputs accepted: the generator is too narrow",
+		     accepted);
 }
