@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <stdio.h>
 
 #include "handlers/families.h"
 #include "handlers/tree.h"
@@ -63,11 +65,31 @@ static int tree_add(const struct handler *h)
 	return 0;
 }
 
+/*
+ * An emulated /proc/sys entry exists where the host's kernel has the file: a container
+ * must not see sysctls (kernel/sysrq without CONFIG_MAGIC_SYSRQ, yama/ptrace_scope without Yama)
+ * that its kernel does not have, any more than a plain namespace would.
+ */
+static bool host_has(const struct handler *h)
+{
+	char kpath[4096];
+
+	if (strncmp(h->path, "proc/sys/", 9) != 0 || h->subtree)
+		return true;
+	snprintf(kpath, sizeof(kpath), "/%s", h->path);
+	return access(kpath, F_OK) == 0;
+}
+
 int tree_init(void)
 {
 	for (size_t f = 0; f < n_handler_families; f++)
 		for (size_t i = 0; i < *handler_families[f].n; i++) {
-			int r = tree_add(&handler_families[f].table[i]);
+			const struct handler *h = &handler_families[f].table[i];
+			int r;
+
+			if (!host_has(h))
+				continue;
+			r = tree_add(h);
 			if (r < 0)
 				return r;
 		}

@@ -328,7 +328,8 @@ int main(int argc, char **argv)
 	log_info("Serving %s (timeout %d ms, agents at most %u)", o.mountpoint, o.timeout_ms,
 		 o.max_agents);
 	r = fuse_session_loop_mt(se, loop);
-	ret = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	/* libfuse's signal handlers leave the signal number as the loop's result */
+	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? EXIT_SUCCESS : EXIT_FAILURE;
 	log_info("Stopping");
 
 out_unmount:

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon end to end: real mount, real containers (unshare'd namespaces with procbox's
+ * proc/sys bound over their /proc/sys), the kernel's own values checked from outside. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/daemon.h"
+#include "lib/testns.h"
+#include "util/macro.h"
+
+static struct test_daemon d;
+static char sysdir[256];
+
+static void setup(void)
+{
+	const char *why;
+
+	if (!testns_supported(&why))
+		cr_skip_test("%s", why);
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		cr_skip_test("no /dev/fuse");
+	cr_assert_eq(daemon_start(&d, NULL), 0, "the daemon must start");
+	daemon_path(&d, "proc/sys", sysdir, sizeof(sysdir));
+}
+
+static void teardown(void)
+{
+	if (d.pid > 0)
+		daemon_stop(&d);
+}
+
+TestSuite(fs, .init = setup, .fini = teardown, .timeout = 120);
+
+#define CT_FLAGS                                                                                   \
+	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS)
+
+static void ct_start(struct testns *t, int flags, uid_t uid, const char *hostname)
+{
+	struct testns_opts o = {
+	    .clone_flags = flags,
+	    .uid_map = "0 100000 65536",
+	    .gid_map = "0 100000 65536",
+	    .uid = uid,
+	    .gid = uid,
+	    .hostname = hostname,
+	    .bind_src = sysdir,
+	    .bind_dst = "/proc/sys",
+	};
+	cr_assert_eq(testns_start(&o, t), 0, "container start");
+}
+
+/* Runs cmd in t, returns its stdout with the trailing newline cut. */
+static char *ct_sh(const struct testns *t, const char *cmd, int *ret_status)
+{
+	static char out[65536];
+	int st = testns_sh(t, cmd, out, sizeof(out));
+	size_t n = strlen(out);
+
+	while (n && out[n - 1] == '\n')
+		out[--n] = 0;
+	if (ret_status)
+		*ret_status = st;
+	return out;
+}
+
+static void host_read(const char *path, char *buf, size_t size)
+{
+	cr_assert_eq(read_line(path, buf, size), 0, "read %s", path);
+}
+
+Test(fs, namespaced_values_change_only_in_their_container)
+{
+	static const struct {
+		const char *path, *value;
+	} cases[] = {
+	    {"net/ipv4/ip_forward", "1"},
+	    {"net/ipv4/ip_default_ttl", "101"},
+	    {"net/ipv6/conf/all/disable_ipv6", "1"},
+	    {"net/ipv4/tcp_keepalive_time", "1234"},
+	    {"kernel/hostname", "changed-inside"},
+	};
+	struct testns a, b;
+	char host[ELEMENTSOF(cases)][256], cmd[512], bval[ELEMENTSOF(cases)][256];
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		snprintf(cmd, sizeof(cmd), "/proc/sys/%s", cases[i].path);
+		host_read(cmd, host[i], sizeof(host[i]));
+	}
+	/* without a user namespace too, so hostname is writable through the file */
+	ct_start(&a, CT_FLAGS & ~CLONE_NEWUSER, 0, "ct-a");
+	ct_start(&b, CT_FLAGS, 0, "ct-b");
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		snprintf(cmd, sizeof(cmd), "cat /proc/sys/%s", cases[i].path);
+		snprintf(bval[i], sizeof(bval[i]), "%s", ct_sh(&b, cmd, NULL));
+	}
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "echo %s > /proc/sys/%s && cat /proc/sys/%s",
+			 cases[i].value, cases[i].path, cases[i].path);
+		cr_assert_str_eq(ct_sh(&a, cmd, &st), cases[i].value, "%s", cases[i].path);
+		cr_assert_eq(st, 0);
+	}
+	/* the kernel's own value in the container's namespace changed (read without
+	 * procbox, through a fresh nsenter into the same namespaces) */
+	{
+		char fwd[64];
+		pid_t pid = fork();
+		if (pid == 0) {
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/%d/ns/net", a.pid);
+			int fd = open(p, O_RDONLY);
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+				_exit(2);
+			if (read_line("/proc/sys/net/ipv4/ip_default_ttl", fwd, sizeof(fwd)) < 0)
+				_exit(3);
+			_exit(strcmp(fwd, "101") == 0 ? 0 : 1);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "the container's netns must hold the value written through procbox");
+	}
+	cr_assert_str_eq(ct_sh(&a, "hostname", NULL), "changed-inside");
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char now[256];
+
+		snprintf(cmd, sizeof(cmd), "/proc/sys/%s", cases[i].path);
+		host_read(cmd, now, sizeof(now));
+		cr_assert_str_eq(now, host[i], "host %s changed", cases[i].path);
+		snprintf(cmd, sizeof(cmd), "cat /proc/sys/%s", cases[i].path);
+		cr_assert_str_eq(ct_sh(&b, cmd, NULL), bval[i], "container b %s changed",
+				 cases[i].path);
+	}
+	testns_stop(&a);
+	testns_stop(&b);
+}
+
+Test(fs, concurrent_containers_read_back_their_own)
+{
+	struct testns t[5];
+	pid_t runners[5];
+
+	for (int k = 0; k < 5; k++)
+		ct_start(&t[k], CT_FLAGS, 0, NULL);
+	for (int k = 0; k < 5; k++) {
+		runners[k] = fork();
+		if (runners[k] == 0) {
+			char cmd[512];
+			snprintf(cmd, sizeof(cmd),
+				 "for i in $(seq 1 20); do v=$((%d * 1000 + i)); "
+				 "echo $v > /proc/sys/net/ipv4/tcp_keepalive_time || exit 3; "
+				 "r=$(cat /proc/sys/net/ipv4/tcp_keepalive_time); "
+				 "[ \"$r\" = \"$v\" ] || { echo \"bad $r != $v\"; exit 4; }; done",
+				 k + 1);
+			char out[256];
+			_exit(testns_sh(&t[k], cmd, out, sizeof(out)));
+		}
+	}
+	for (int k = 0; k < 5; k++) {
+		int status;
+		waitpid(runners[k], &status, 0);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "container %d: %d", k,
+			  WEXITSTATUS(status));
+	}
+	for (int k = 0; k < 5; k++) {
+		char want[32];
+		snprintf(want, sizeof(want), "%d", (k + 1) * 1000 + 20);
+		cr_assert_str_eq(ct_sh(&t[k], "cat /proc/sys/net/ipv4/tcp_keepalive_time", NULL),
+				 want);
+		testns_stop(&t[k]);
+	}
+}
+
+Test(fs, non_root_gets_permission_denied_and_host_wide_writes_are_refused)
+{
+	static const char *const host_wide[] = {"kernel/threads-max", "vm/swappiness",
+						"fs/pipe-max-size"};
+	struct testns user, root;
+	char before[64], out[4096], cmd[256];
+	int st;
+
+	ct_start(&user, CT_FLAGS, 1000, NULL);
+	snprintf(before, sizeof(before), "%s",
+		 ct_sh(&user, "cat /proc/sys/net/ipv4/ip_forward", NULL));
+	snprintf(out, sizeof(out), "%s",
+		 ct_sh(&user, "(echo 1 > /proc/sys/net/ipv4/ip_forward) 2>&1; echo rc=$?", &st));
+	cr_assert(strstr(out, "Permission denied"), "got: %s", out);
+	cr_assert_str_eq(ct_sh(&user, "cat /proc/sys/net/ipv4/ip_forward", NULL), before);
+	testns_stop(&user);
+
+	ct_start(&root, CT_FLAGS, 0, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(host_wide); i++) {
+		char host[64], now[64], path[128];
+
+		snprintf(path, sizeof(path), "/proc/sys/%s", host_wide[i]);
+		host_read(path, host, sizeof(host));
+		snprintf(cmd, sizeof(cmd), "echo 77 > %s", path);
+		ct_sh(&root, cmd, &st);
+		cr_assert_neq(st, 0, "writing %s must fail", path);
+		host_read(path, now, sizeof(now));
+		cr_assert_str_eq(now, host);
+	}
+	testns_stop(&root);
+}
+
+Test(fs, host_root_container_cannot_change_host_wide_values)
+{
+	struct testns t;
+	char sw[64], tm[64], fwd[64], now[64];
+	int st;
+
+	host_read("/proc/sys/vm/swappiness", sw, sizeof(sw));
+	host_read("/proc/sys/kernel/threads-max", tm, sizeof(tm));
+	host_read("/proc/sys/net/ipv4/ip_forward", fwd, sizeof(fwd));
+	/* no user namespace: the container's root is the host's uid 0 */
+	ct_start(&t, CT_FLAGS & ~CLONE_NEWUSER, 0, NULL);
+	ct_sh(&t, "echo 3 > /proc/sys/vm/swappiness", &st);
+	cr_assert_neq(st, 0);
+	ct_sh(&t, "echo 4242 > /proc/sys/kernel/threads-max", &st);
+	cr_assert_neq(st, 0);
+	cr_assert_str_eq(ct_sh(&t, "sysctl -w vm.swappiness=4 2>&1 | grep -c denied", NULL), "1");
+	host_read("/proc/sys/vm/swappiness", now, sizeof(now));
+	cr_assert_str_eq(now, sw);
+	host_read("/proc/sys/kernel/threads-max", now, sizeof(now));
+	cr_assert_str_eq(now, tm);
+
+	const char *v = strcmp(fwd, "1") == 0 ? "0" : "1";
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd),
+		 "echo %s > /proc/sys/net/ipv4/ip_forward; cat /proc/sys/net/ipv4/ip_forward", v);
+	cr_assert_str_eq(ct_sh(&t, cmd, &st), v);
+	host_read("/proc/sys/net/ipv4/ip_forward", now, sizeof(now));
+	cr_assert_str_eq(now, fwd);
+	testns_stop(&t);
+}
+
+Test(fs, tree_matches_the_kernels_for_the_same_namespaces)
+{
+	struct testns with, plain;
+	struct testns_opts o = {
+	    .clone_flags = CT_FLAGS, .uid_map = "0 100000 65536", .gid_map = "0 100000 65536"};
+	char *a, *b;
+	size_t n;
+
+	ct_start(&with, CT_FLAGS, 0, NULL);
+	cr_assert_eq(testns_start(&o, &plain), 0);
+	a = strdup(ct_sh(&with, "find /proc/sys | sort | md5sum; find /proc/sys | wc -l", NULL));
+	b = strdup(ct_sh(&plain, "find /proc/sys | sort | md5sum; find /proc/sys | wc -l", NULL));
+	n = strlen(a);
+	cr_assert_gt(n, 36, "with procbox: %s / without: %s", a, b);
+	cr_assert_gt(atoi(strchr(a, '\n') + 1), 500, "too few entries: %s", a);
+	cr_assert_str_eq(a, b, "procbox's tree differs from the kernel's: %s vs %s", a, b);
+	/* and it is really procbox's mount that was listed */
+	cr_assert_str_eq(
+	    ct_sh(&with,
+		  "awk '$5 == \"/proc/sys\"' /proc/self/mountinfo | grep -c ' - fuse.procbox '",
+		  NULL),
+	    "1");
+	free(a);
+	free(b);
+	testns_stop(&with);
+	testns_stop(&plain);
+}
+
+Test(fs, readers_behave_as_on_proc)
+{
+	struct testns t;
+	char *out;
+
+	ct_start(&t, CT_FLAGS, 0, "reader");
+	cr_assert_str_eq(ct_sh(&t, "head -c 3 /proc/sys/kernel/ostype", NULL), "Lin");
+	cr_assert_str_eq(
+	    ct_sh(&t, "dd if=/proc/sys/kernel/ostype bs=1 skip=2 count=3 2>/dev/null", NULL),
+	    "nux");
+	cr_assert_str_eq(ct_sh(&t, "busybox cat /proc/sys/kernel/hostname", NULL), "reader");
+	out = ct_sh(&t, "sysctl -w net.ipv4.ip_default_ttl=55 && sysctl -n net.ipv4.ip_default_ttl",
+		    NULL);
+	cr_assert(strstr(out, "55"), "%s", out);
+	cr_assert_str_eq(ct_sh(&t, "stat -c %s /proc/sys/net/ipv4/ip_forward", NULL), "4096");
+	/* uid 0 inside the user namespace owns the container's net sysctls */
+	cr_assert_str_eq(ct_sh(&t, "stat -c %u:%g /proc/sys/net/ipv4/ip_forward", NULL), "0:0");
+	cr_assert_str_eq(
+	    ct_sh(&t, "chmod 777 /proc/sys/net/ipv4/ip_forward 2>/dev/null; echo $?", NULL), "1");
+	testns_stop(&t);
+}
+
+Test(fs, one_open_reads_one_snapshot_and_rereads_after_seek)
+{
+	struct testns t;
+
+	ct_start(&t, CT_FLAGS, 0, NULL);
+	/* python-free: a shell that keeps fd 3 open, reads, writes via another fd, seeks */
+	cr_assert_str_eq(ct_sh(&t,
+			       "echo 70 > /proc/sys/net/ipv4/ip_default_ttl; exec 3< "
+			       "/proc/sys/net/ipv4/ip_default_ttl; "
+			       "read a <&3; echo 71 > /proc/sys/net/ipv4/ip_default_ttl; "
+			       "b=$(dd bs=1 count=2 skip=0 </proc/sys/net/ipv4/ip_default_ttl "
+			       "2>/dev/null); echo $a $b",
+			       NULL),
+			 "70 71");
+	testns_stop(&t);
+}
+
+Test(fs, stops_cleanly_on_sigterm_with_no_child_left)
+{
+	struct testns t;
+	pid_t kids[64];
+	int n;
+
+	ct_start(&t, CT_FLAGS, 0, NULL);
+	cr_assert_str_eq(ct_sh(&t, "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	n = daemon_children(&d, kids, 64);
+	cr_assert_geq(n, 1, "an agent serves the container");
+	cr_assert_eq(daemon_stop(&d), 0, "exit status 0 on SIGTERM");
+	for (int i = 0; i < n && i < 64; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d", kids[i]);
+		cr_assert_neq(access(p, F_OK), 0, "child %d left behind (or not reaped)", kids[i]);
+	}
+	testns_stop(&t);
+}
+
+static int run_procbox(const char *const *args, char *out, size_t outsz)
+{
+	int p[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(PROCBOX_BUILD_ROOT "/procbox", (char *const *)args);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], out, outsz - 1);
+	out[n > 0 ? n : 0] = 0;
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(fs, clear_errors)
+{
+	char out[1024], file[64] = "/tmp/procbox-notdir-XXXXXX";
+	int fd;
+
+	/* busy: the daemon of this suite holds d.mnt */
+	const char *busy[] = {"procbox", "-f", d.mnt, NULL};
+	cr_assert_eq(run_procbox(busy, out, sizeof(out)), 1);
+	cr_assert(strstr(out, "is busy"), "%s", out);
+
+	fd = mkstemp(file);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	const char *notdir[] = {"procbox", "-f", file, NULL};
+	cr_assert_eq(run_procbox(notdir, out, sizeof(out)), 1);
+	cr_assert(strstr(out, "is not a folder"), "%s", out);
+	unlink(file);
+
+	const char *bad[] = {"procbox", "--timeout", "soon", NULL};
+	cr_assert_eq(run_procbox(bad, out, sizeof(out)), 2);
+	cr_assert(strstr(out, "invalid timeout"), "%s", out);
+
+	/* no /dev/fuse: hide it in a private mount namespace */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", "/dev", "tmpfs", 0, NULL) < 0)
+			_exit(100);
+		const char *nofuse[] = {"procbox", "-f", "/tmp/procbox-nofuse", NULL};
+		char o[1024];
+		int r = run_procbox(nofuse, o, sizeof(o));
+		_exit(r == 1 && strstr(o, "/dev/fuse is not available") ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "missing /dev/fuse: %d",
+		  WEXITSTATUS(status));
+	rmdir("/tmp/procbox-nofuse");
+
+	const char *help[] = {"procbox", "--help", NULL};
+	cr_assert_eq(run_procbox(help, out, sizeof(out)), 0);
+	cr_assert(strstr(out, "Usage: procbox"));
+}
