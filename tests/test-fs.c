@@ -397,3 +397,34 @@ Test(fs, clear_errors)
 	cr_assert_eq(run_procbox(help, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "Usage: procbox"));
 }
+
+Test(fs, container_init_is_its_pid1_not_the_first_caller)
+{
+	struct testns t;
+	char cmd[512], host_panic[64], *out;
+
+	struct testns_opts o = {
+	    .clone_flags = CT_FLAGS, .uid_map = "0 100000 65536", .gid_map = "0 100000 65536"};
+
+	host_read("/proc/sys/kernel/panic", host_panic, sizeof(host_panic));
+	/* no bind at start: nothing of the container has talked to procbox yet */
+	cr_assert_eq(testns_start(&o, &t), 0);
+	usleep(1500 * 1000);
+	/* The first request comes from a process entered from outside (like docker exec),
+	 * not from a descendant of the container's init. */
+	snprintf(cmd, sizeof(cmd),
+		 "mount --bind %s/proc/uptime /proc/uptime && mount --bind %s /proc/sys && "
+		 "cut -d' ' -f1 /proc/uptime",
+		 d.mnt, sysdir);
+	out = ct_sh(&t, cmd, NULL);
+	cr_assert_geq(atof(out), 1.4, "uptime %s: the entering process was taken for the init",
+		      out);
+	/* State outlives the process that created it. */
+	cr_assert_str_eq(
+	    ct_sh(&t, "echo 42 > /proc/sys/kernel/panic && cat /proc/sys/kernel/panic", NULL),
+	    "42");
+	cr_assert_str_eq(ct_sh(&t, "cat /proc/sys/kernel/panic", NULL), "42");
+	host_read("/proc/sys/kernel/panic", cmd, sizeof(cmd));
+	cr_assert_str_eq(cmd, host_panic);
+	testns_stop(&t);
+}

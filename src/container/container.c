@@ -178,12 +178,61 @@ static int read_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start)
 	return 0;
 }
 
+#ifndef NS_GET_TGID_FROM_PIDNS
+#define NS_GET_TGID_FROM_PIDNS _IOR(NSIO, 0x7, int)
+#endif
+
+/* Host pid of pid 1 of pid's topmost pid namespace below the host's; -ENOENT if pid is in
+ * the host's pid namespace. */
+static pid_t pidns_init(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0 || st.st_ino == host_ino[NS_PID]) {
+		safe_close(fd);
+		return -ENOENT;
+	}
+	for (int depth = 0; depth < 64; depth++) {
+		struct stat pst;
+		int p = ioctl(fd, NS_GET_PARENT);
+
+		if (p < 0)
+			break;
+		if (fstat(p, &pst) < 0 || pst.st_ino == host_ino[NS_PID]) {
+			safe_close(p);
+			break;
+		}
+		safe_close(fd);
+		fd = p;
+	}
+	/* Linux >= 6.10 translates a namespace's pid into ours. */
+	pid = ioctl(fd, NS_GET_TGID_FROM_PIDNS, 1);
+	if (pid < 0)
+		pid = negative_errno();
+	safe_close(fd);
+	return pid;
+}
+
+/*
+ * The container's init: pid 1 of its topmost pid namespace where it has one, so that a
+ * process entering later (docker exec, nsenter) is never taken for it. Without a pid
+ * namespace, the oldest ancestor of pid still in the container.
+ */
 static pid_t find_init(pid_t pid, const struct container_id *id)
 {
-	pid_t cur = pid;
+	pid_t cur = pid, init;
 
 	if (id->type == _NS_TYPE_MAX)
 		return 1;
+	init = pidns_init(pid);
+	if (init > 0)
+		return init;
 	for (int depth = 0; depth < 4096; depth++) {
 		struct container_id pid_id;
 		pid_t pp;
