@@ -2,6 +2,7 @@
 #include "handlers/families.h"
 #include "handlers/emulated.h"
 #include "handlers/procsys.h"
+#include "handlers/resources.h"
 #include "handlers/sysfs.h"
 #include "handlers/uptime.h"
 #include "util/macro.h"
@@ -11,6 +12,7 @@ const struct handler_family handler_families[] = {
     {"emulated", emulated_handlers, &n_emulated_handlers},
     {"uptime", uptime_handlers, &n_uptime_handlers},
     {"sysfs", sysfs_handlers, &n_sysfs_handlers},
+    {"resources", resources_handlers, &n_resources_handlers},
 };
 
 const size_t n_handler_families = ELEMENTSOF(handler_families);

@@ -7,8 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup/cgroup.h"
-#include "cgroup/views.h"
+#include "handlers/resources.h"
 #include "handlers/uptime.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -54,47 +53,10 @@ static int uptime_content(const struct pb_caller *c, struct pb_file *f, char **r
 	return 0;
 }
 
-/* Detected once: the daemon's cgroup mounts do not move while it runs. */
-static struct cgroup_layout *layout;
-static int layout_error;
-static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
-
-static void layout_detect(void)
-{
-	layout_error = cgroup_layout_detect("", &layout);
-}
-
+/* The same per-container memory figures as proc/meminfo, so that the two agree. */
 static int swaps_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
 {
-	_cleanup_free_ char *meminfo = NULL;
-	struct cgroup_memory mem = {0};
-	struct cgroup *cg = NULL;
-	int r;
-
-	if (is_host(c))
-		return read_full_file("/proc/swaps", ret, ret_len);
-	pthread_once(&layout_once, layout_detect);
-	if (layout_error < 0)
-		return layout_error;
-	r = cgroup_resolve_pid(layout, container_init_pid(c->container), &cg);
-	if (r < 0)
-		return r;
-	r = cgroup_get_memory(cg, &mem);
-	cgroup_free(cg);
-	/* No memory controller: the kernel keeps no swap figures for the container, and it
-	 * has no swap of its own to show. */
-	if (r == -EOPNOTSUPP)
-		mem = (struct cgroup_memory){.swap_accounted = false};
-	else if (r < 0)
-		return r;
-	r = read_full_file("/proc/meminfo", &meminfo, NULL);
-	if (r < 0)
-		return r;
-	r = view_swaps(meminfo, &mem, ret);
-	if (r < 0)
-		return r;
-	*ret_len = strlen(*ret);
-	return 0;
+	return resources_swaps_content(c, ret, ret_len);
 }
 
 const struct handler uptime_handlers[] = {

@@ -1,0 +1,1772 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/loadavg.h"
+#include "cgroup/parse.h"
+#include "cgroup/views.h"
+#include "handlers/resources.h"
+#include "nsenter/namespaces.h"
+#include "util/fileio.h"
+#include "util/macro.h"
+
+#define CPU_DIR "sys/devices/system/cpu"
+#define HOST_CPU_DIR "/sys/devices/system/cpu"
+/* As cgroup_get_tasks(): descendants deeper than this are not scanned. */
+#define TASKS_DEPTH_MAX 16
+
+static bool is_host(const struct pb_caller *c)
+{
+	return !c->container || container_is_host(c->container);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t sub_sat(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* ---- files read again and again through one fd ---- */
+
+/*
+ * The whole content of an open proc, sys or cgroup file, from offset 0. one_record: the file
+ * is shown by a single ->show() (cgroup value and stat files, /proc/meminfo, /proc/stat), so
+ * a read shorter than asked has it all. Other seq_files (/proc/cpuinfo, /proc/diskstats) hand
+ * out a kernel buffer per read at most and are read on until 0.
+ */
+static int pread_whole(int fd, bool one_record, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, len = 0;
+
+	for (;;) {
+		size_t want;
+		ssize_t n;
+
+		if (size - len < 4096) {
+			size_t a = size ? size * 2 : 8192;
+			char *b;
+
+			if (a > READ_FULL_MAX)
+				return -EFBIG;
+			b = realloc(buf, a);
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+			size = a;
+		}
+		want = size - len - 1;
+		n = pread(fd, buf + len, want, (off_t)len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		len += (size_t)n;
+		if (n == 0 || (one_record && (size_t)n < want))
+			break;
+	}
+	buf[len] = 0;
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+/* A file of a removed cgroup answers ENODEV (kernfs deactivated it): the cgroup is gone. */
+static int cg_errno(int r)
+{
+	return r == -ENODEV ? -ENOENT : r;
+}
+
+static int cg_read_text(int fd, char **ret)
+{
+	return cg_errno(pread_whole(fd, true, ret, NULL));
+}
+
+/* A one-number cgroup file; limit: "max" and friends parse as CGROUP_UNLIMITED. */
+static int cg_read_u64(int fd, bool limit, uint64_t *ret)
+{
+	char buf[64];
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cg_errno(negative_errno());
+	buf[n] = 0;
+	return limit ? cg_parse_limit(buf, ret) : cg_parse_u64(buf, ret);
+}
+
+/* The host's files the views start from, opened once for the daemon's life. */
+enum host_file {
+	HOST_MEMINFO,
+	HOST_STAT,
+	HOST_CPUINFO,
+	HOST_DISKSTATS,
+	HOST_ONLINE,
+	HOST_LOADAVG,
+	_HOST_FILE_MAX,
+};
+
+static const struct {
+	const char *path;
+	bool one_record;
+} host_files[_HOST_FILE_MAX] = {
+    /* clang-format off */
+    [HOST_MEMINFO] = {"/proc/meminfo", true},
+    [HOST_STAT] = {"/proc/stat", true},
+    [HOST_CPUINFO] = {"/proc/cpuinfo", false},
+    [HOST_DISKSTATS] = {"/proc/diskstats", false},
+    [HOST_ONLINE] = {HOST_CPU_DIR "/online", true},
+    [HOST_LOADAVG] = {"/proc/loadavg", true},
+    /* clang-format on */
+};
+
+static int host_fds[_HOST_FILE_MAX];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_open(void)
+{
+	for (size_t i = 0; i < _HOST_FILE_MAX; i++) {
+		int fd = open(host_files[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+		host_fds[i] = fd >= 0 ? fd : negative_errno();
+	}
+}
+
+static int host_read(enum host_file f, char **ret, size_t *ret_len)
+{
+	pthread_once(&host_once, host_open);
+	if (host_fds[f] < 0)
+		return host_fds[f];
+	return pread_whole(host_fds[f], host_files[f].one_record, ret, ret_len);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * How old the host's /proc/meminfo and a cgroup's memory.stat may be when a view uses them.
+ * The kernel's own figures lag more: the per-CPU vmstat deltas behind /proc/meminfo are
+ * folded every second (vm.stat_interval), and memcg statistics are flushed only past a batch
+ * of updates or every 2 s. A container's used memory (usage_in_bytes, memory.current) is
+ * read on every read all the same, and a change of it re-reads memory.stat at once.
+ */
+#define MEMINFO_MAX_AGE_NS 1000000u
+
+/* The host's /proc/meminfo as of at most MEMINFO_MAX_AGE_NS ago; gen changes with the text. */
+struct host_meminfo {
+	atomic_uint refs;
+	uint64_t gen;
+	size_t len;
+	char *text;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct host_meminfo *cur;
+	uint64_t read_ns;
+} host_meminfo_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void host_meminfo_unref(struct host_meminfo *h)
+{
+	if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
+		free(h->text);
+		free(h);
+	}
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct host_meminfo *, host_meminfo_unref);
+
+static int host_meminfo_get(struct host_meminfo **ret)
+{
+	struct host_meminfo *h, *old;
+	uint64_t now = now_ns();
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&host_meminfo_cache.lock);
+	h = host_meminfo_cache.cur;
+	if (h && now - host_meminfo_cache.read_ns < MEMINFO_MAX_AGE_NS) {
+		atomic_fetch_add(&h->refs, 1);
+		pthread_mutex_unlock(&host_meminfo_cache.lock);
+		*ret = h;
+		return 0;
+	}
+	r = host_read(HOST_MEMINFO, &text, &len);
+	if (r < 0) {
+		pthread_mutex_unlock(&host_meminfo_cache.lock);
+		return r;
+	}
+	host_meminfo_cache.read_ns = now;
+	old = host_meminfo_cache.cur;
+	if (old && old->len == len && memcmp(old->text, text, len) == 0) {
+		free(text);
+	} else {
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			free(text);
+			pthread_mutex_unlock(&host_meminfo_cache.lock);
+			return -ENOMEM;
+		}
+		atomic_init(&h->refs, 1);
+		h->gen = old ? old->gen + 1 : 1;
+		h->text = text;
+		h->len = len;
+		host_meminfo_cache.cur = h;
+		host_meminfo_unref(old);
+	}
+	h = host_meminfo_cache.cur;
+	atomic_fetch_add(&h->refs, 1);
+	pthread_mutex_unlock(&host_meminfo_cache.lock);
+	*ret = h;
+	return 0;
+}
+
+/* Detected once: the daemon's cgroup mounts do not move while it runs. */
+static struct cgroup_layout *layout;
+static int layout_error;
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+static void layout_detect(void)
+{
+	layout_error = cgroup_layout_detect("", &layout);
+}
+
+static int layout_get(const struct cgroup_layout **ret)
+{
+	pthread_once(&layout_once, layout_detect);
+	if (layout_error < 0)
+		return layout_error;
+	*ret = layout;
+	return 0;
+}
+
+/* ---- memory figures through open fds ---- */
+
+enum {
+	V1_CACHE,
+	V1_RSS,
+	V1_SHMEM,
+	V1_MAPPED,
+	V1_DIRTY,
+	V1_WRITEBACK,
+	V1_ACTIVE_ANON,
+	V1_INACTIVE_ANON,
+	V1_ACTIVE_FILE,
+	V1_INACTIVE_FILE,
+	V1_UNEVICTABLE,
+	V1_SWAPCACHED,
+	V1_SWAP,
+	V1_HIER_LIMIT,
+	V1_HIER_MEMSW_LIMIT,
+	_V1_MAX,
+};
+
+static const char *const v1_stat_keys[_V1_MAX] = {
+    [V1_CACHE] = "total_cache",
+    [V1_RSS] = "total_rss",
+    [V1_SHMEM] = "total_shmem",
+    [V1_MAPPED] = "total_mapped_file",
+    [V1_DIRTY] = "total_dirty",
+    [V1_WRITEBACK] = "total_writeback",
+    [V1_ACTIVE_ANON] = "total_active_anon",
+    [V1_INACTIVE_ANON] = "total_inactive_anon",
+    [V1_ACTIVE_FILE] = "total_active_file",
+    [V1_INACTIVE_FILE] = "total_inactive_file",
+    [V1_UNEVICTABLE] = "total_unevictable",
+    [V1_SWAPCACHED] = "total_swapcached",
+    [V1_SWAP] = "total_swap",
+    [V1_HIER_LIMIT] = "hierarchical_memory_limit",
+    [V1_HIER_MEMSW_LIMIT] = "hierarchical_memsw_limit",
+};
+
+enum {
+	V2_ANON,
+	V2_FILE,
+	V2_SHMEM,
+	V2_MAPPED,
+	V2_DIRTY,
+	V2_WRITEBACK,
+	V2_ACTIVE_ANON,
+	V2_INACTIVE_ANON,
+	V2_ACTIVE_FILE,
+	V2_INACTIVE_FILE,
+	V2_UNEVICTABLE,
+	V2_SLAB,
+	V2_SLAB_RECLAIMABLE,
+	V2_SWAPCACHED,
+	_V2_MAX,
+};
+
+static const char *const v2_stat_keys[_V2_MAX] = {
+    [V2_ANON] = "anon",
+    [V2_FILE] = "file",
+    [V2_SHMEM] = "shmem",
+    [V2_MAPPED] = "file_mapped",
+    [V2_DIRTY] = "file_dirty",
+    [V2_WRITEBACK] = "file_writeback",
+    [V2_ACTIVE_ANON] = "active_anon",
+    [V2_INACTIVE_ANON] = "inactive_anon",
+    [V2_ACTIVE_FILE] = "active_file",
+    [V2_INACTIVE_FILE] = "inactive_file",
+    [V2_UNEVICTABLE] = "unevictable",
+    [V2_SLAB] = "slab",
+    [V2_SLAB_RECLAIMABLE] = "slab_reclaimable",
+    [V2_SWAPCACHED] = "swapcached",
+};
+
+#define BIT(i) (UINT64_C(1) << (i))
+#define STAT_KEYS_MAX ((int)_V1_MAX > (int)_V2_MAX ? (int)_V1_MAX : (int)_V2_MAX)
+
+struct fd_list {
+	size_t n;
+	int *fds;
+};
+
+static void fd_list_done(struct fd_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		safe_close(l->fds[i]);
+	free(l->fds);
+	*l = (struct fd_list){};
+}
+
+struct resources_memory {
+	int version;
+	bool swap_accounted;
+	int usage_fd; /* v1 memory.usage_in_bytes, v2 memory.current */
+	int stat_fd;  /* memory.stat */
+	/* v1 memory.memsw.usage_in_bytes where memory.stat has no total_swap; v2
+	 * memory.swap.current; -EBADF otherwise */
+	int swap_fd;
+	/* v1: the kernel's hierarchical_* limits are in memory.stat, and the path is walked only
+	 * on kernels that lack them (as cgroup_get_memory() does); v2 always walks. */
+	bool hier_limit, hier_memsw_limit, total_swap;
+	struct fd_list limits;	    /* memory.limit_in_bytes or memory.max, leaf first */
+	struct fd_list swap_limits; /* memory.memsw.limit_in_bytes or memory.swap.max */
+
+	/* memory.stat as last parsed: the kernel refreshes it at most every few seconds
+	 * (rstat flushing is rate-limited), so most reads find the same text again. */
+	pthread_mutex_t lock;
+	char *stat_text;
+	size_t stat_len;
+	uint64_t stat_read_ns, stat_usage;
+	uint64_t stat_found;
+	uint64_t stat_values[STAT_KEYS_MAX];
+};
+
+void resources_memory_free(struct resources_memory *m)
+{
+	if (!m)
+		return;
+	safe_close(m->usage_fd);
+	safe_close(m->stat_fd);
+	safe_close(m->swap_fd);
+	fd_list_done(&m->limits);
+	fd_list_done(&m->swap_limits);
+	free(m->stat_text);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct resources_memory *, resources_memory_free);
+
+static int open_in(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	return fd >= 0 ? fd : cg_errno(negative_errno());
+}
+
+/* Strips the last component of dir, unless dir is the mount point already. */
+static bool dir_up(char *dir, size_t mountlen)
+{
+	char *slash;
+
+	if (strlen(dir) <= mountlen)
+		return false;
+	slash = strrchr(dir, '/');
+	if (!slash || (size_t)(slash - dir) < mountlen)
+		return false;
+	*slash = 0;
+	return true;
+}
+
+/* Opens <level>/name on every level from dir up to the mount point that has it. */
+static int open_path_files(const char *dir, const char *mount, const char *name,
+			   struct fd_list *ret)
+{
+	_cleanup_free_ char *d = strdup(dir);
+	struct fd_list l = {};
+	size_t mountlen = strlen(mount);
+
+	if (!d)
+		return -ENOMEM;
+	do {
+		_cleanup_free_ char *path = NULL;
+		int fd, *fds;
+
+		if (asprintf(&path, "%s/%s", d, name) < 0)
+			path = NULL;
+		if (!path) {
+			fd_list_done(&l);
+			return -ENOMEM;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			int r = negative_errno();
+
+			if (r == -ENOENT || r == -ENODEV)
+				continue;
+			fd_list_done(&l);
+			return r;
+		}
+		fds = realloc(l.fds, (l.n + 1) * sizeof(*fds));
+		if (!fds) {
+			safe_close(fd);
+			fd_list_done(&l);
+			return -ENOMEM;
+		}
+		l.fds = fds;
+		l.fds[l.n++] = fd;
+	} while (dir_up(d, mountlen));
+	*ret = l;
+	return 0;
+}
+
+static int min_limit(const struct fd_list *l, uint64_t *ret)
+{
+	uint64_t min = CGROUP_UNLIMITED;
+
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t v;
+		int r = cg_read_u64(l->fds[i], true, &v);
+
+		if (r < 0)
+			return r;
+		min = min_u64(min, v);
+	}
+	*ret = min;
+	return 0;
+}
+
+/* hierarchical_* limits in memory.stat are plain numbers, "unlimited" included. */
+static uint64_t v1_limit_value(uint64_t v)
+{
+	char buf[32];
+	uint64_t r;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return cg_parse_limit(buf, &r) < 0 ? CGROUP_UNLIMITED : r;
+}
+
+int resources_memory_open(const struct cgroup_layout *l, const struct cgroup *cg,
+			  struct resources_memory **ret)
+{
+	_cleanup_(resources_memory_freep) struct resources_memory *m = NULL;
+	const char *dir = cgroup_path(cg, CGROUP_MEMORY);
+	const char *mount = cgroup_layout_mount(l, CGROUP_MEMORY);
+	_cleanup_close_ int dfd = -EBADF;
+	struct cgroup_memory probe;
+	bool v1;
+	int r;
+
+	/* The library's own read says what the cgroup offers: -ENOENT once it is gone,
+	 * -EOPNOTSUPP without a memory controller, and whether swap is accounted. */
+	r = cgroup_get_memory(cg, &probe);
+	if (r < 0)
+		return r;
+	if (!dir || !mount)
+		return -EOPNOTSUPP;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->usage_fd = m->stat_fd = m->swap_fd = -EBADF;
+	pthread_mutex_init(&m->lock, NULL);
+	m->version = cgroup_layout_version(l, CGROUP_MEMORY);
+	m->swap_accounted = probe.swap_accounted;
+	v1 = m->version == 1;
+
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cg_errno(negative_errno());
+	m->usage_fd = open_in(dfd, v1 ? "memory.usage_in_bytes" : "memory.current");
+	if (m->usage_fd < 0)
+		return m->usage_fd;
+	m->stat_fd = open_in(dfd, "memory.stat");
+	if (m->stat_fd < 0)
+		return m->stat_fd;
+
+	if (v1) {
+		_cleanup_free_ char *stat = NULL;
+		uint64_t v[_V1_MAX], found;
+
+		r = cg_read_text(m->stat_fd, &stat);
+		if (r < 0)
+			return r;
+		found = cg_parse_keyed(stat, v1_stat_keys, v, _V1_MAX);
+		m->hier_limit = found & BIT(V1_HIER_LIMIT);
+		m->hier_memsw_limit = found & BIT(V1_HIER_MEMSW_LIMIT);
+		m->total_swap = found & BIT(V1_SWAP);
+		if (!m->hier_limit) {
+			r = open_path_files(dir, mount, "memory.limit_in_bytes", &m->limits);
+			if (r < 0)
+				return r;
+		}
+		if (m->swap_accounted && !m->total_swap) {
+			m->swap_fd = open_in(dfd, "memory.memsw.usage_in_bytes");
+			if (m->swap_fd < 0)
+				return m->swap_fd;
+		}
+		if (m->swap_accounted && !m->hier_memsw_limit) {
+			r = open_path_files(dir, mount, "memory.memsw.limit_in_bytes",
+					    &m->swap_limits);
+			if (r < 0)
+				return r;
+		}
+	} else {
+		r = open_path_files(dir, mount, "memory.max", &m->limits);
+		if (r < 0)
+			return r;
+		if (m->swap_accounted) {
+			m->swap_fd = open_in(dfd, "memory.swap.current");
+			if (m->swap_fd < 0)
+				return m->swap_fd;
+			r = open_path_files(dir, mount, "memory.swap.max", &m->swap_limits);
+			if (r < 0)
+				return r;
+		}
+	}
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+static int memory_v1(const struct resources_memory *m, const uint64_t *v, uint64_t found,
+		     struct cgroup_memory *mem)
+{
+	uint64_t memsw_limit, memsw_usage;
+	int r;
+
+	if (m->hier_limit) {
+		if (!(found & BIT(V1_HIER_LIMIT)))
+			return -EBADMSG;
+		mem->limit = v1_limit_value(v[V1_HIER_LIMIT]);
+	} else {
+		r = min_limit(&m->limits, &mem->limit);
+		if (r < 0)
+			return r;
+	}
+	mem->file = v[V1_CACHE];
+	mem->anon = v[V1_RSS];
+	mem->shmem = v[V1_SHMEM];
+	mem->file_mapped = v[V1_MAPPED];
+	mem->file_dirty = v[V1_DIRTY];
+	mem->file_writeback = v[V1_WRITEBACK];
+	mem->active_anon = v[V1_ACTIVE_ANON];
+	mem->inactive_anon = v[V1_INACTIVE_ANON];
+	mem->active_file = v[V1_ACTIVE_FILE];
+	mem->inactive_file = v[V1_INACTIVE_FILE];
+	mem->unevictable = v[V1_UNEVICTABLE];
+	mem->swapcached = v[V1_SWAPCACHED];
+	if (!m->swap_accounted)
+		return 0;
+
+	if (m->hier_memsw_limit) {
+		if (!(found & BIT(V1_HIER_MEMSW_LIMIT)))
+			return -EBADMSG;
+		memsw_limit = v1_limit_value(v[V1_HIER_MEMSW_LIMIT]);
+	} else {
+		r = min_limit(&m->swap_limits, &memsw_limit);
+		if (r < 0)
+			return r;
+	}
+	mem->swap_accounted = true;
+	/* memsw counts memory plus swap, and the kernel keeps memsw >= memory on every level. */
+	if (memsw_limit == CGROUP_UNLIMITED)
+		mem->swap_limit = CGROUP_UNLIMITED;
+	else
+		mem->swap_limit =
+		    sub_sat(memsw_limit, mem->limit == CGROUP_UNLIMITED ? 0 : mem->limit);
+	if (m->total_swap) {
+		if (!(found & BIT(V1_SWAP)))
+			return -EBADMSG;
+		mem->swap_usage = v[V1_SWAP];
+	} else {
+		r = cg_read_u64(m->swap_fd, false, &memsw_usage);
+		if (r < 0)
+			return r;
+		mem->swap_usage = sub_sat(memsw_usage, mem->usage);
+	}
+	return 0;
+}
+
+static int memory_v2(const struct resources_memory *m, const uint64_t *v, uint64_t found,
+		     struct cgroup_memory *mem)
+{
+	int r;
+
+	r = min_limit(&m->limits, &mem->limit);
+	if (r < 0)
+		return r;
+	mem->anon = v[V2_ANON];
+	mem->file = v[V2_FILE];
+	mem->shmem = v[V2_SHMEM];
+	mem->file_mapped = v[V2_MAPPED];
+	mem->file_dirty = v[V2_DIRTY];
+	mem->file_writeback = v[V2_WRITEBACK];
+	mem->active_anon = v[V2_ACTIVE_ANON];
+	mem->inactive_anon = v[V2_INACTIVE_ANON];
+	mem->active_file = v[V2_ACTIVE_FILE];
+	mem->inactive_file = v[V2_INACTIVE_FILE];
+	mem->unevictable = v[V2_UNEVICTABLE];
+	mem->has_slab = found & BIT(V2_SLAB);
+	mem->slab = v[V2_SLAB];
+	mem->slab_reclaimable = min_u64(v[V2_SLAB_RECLAIMABLE], mem->slab);
+	mem->swapcached = v[V2_SWAPCACHED];
+	if (!m->swap_accounted)
+		return 0;
+	r = min_limit(&m->swap_limits, &mem->swap_limit);
+	if (r < 0)
+		return r;
+	r = cg_read_u64(m->swap_fd, false, &mem->swap_usage);
+	if (r < 0)
+		return r;
+	mem->swap_accounted = true;
+	return 0;
+}
+
+/* memory.stat's values: the last ones while usage is what it was when they were read, for
+ * MEMINFO_MAX_AGE_NS at most; otherwise read again, and parsed again if the text changed. */
+static int stat_values(struct resources_memory *m, uint64_t usage, uint64_t *v, uint64_t *ret_found)
+{
+	size_t n = m->version == 1 ? _V1_MAX : _V2_MAX;
+	uint64_t now = now_ns();
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->stat_text && m->stat_usage == usage && now - m->stat_read_ns < MEMINFO_MAX_AGE_NS)
+		goto cached;
+	pthread_mutex_unlock(&m->lock);
+
+	r = cg_errno(pread_whole(m->stat_fd, true, &text, &len));
+	if (r < 0)
+		return r;
+
+	pthread_mutex_lock(&m->lock);
+	m->stat_read_ns = now;
+	m->stat_usage = usage;
+	if (m->stat_text && m->stat_len == len && memcmp(m->stat_text, text, len) == 0) {
+		free(text);
+		goto cached;
+	}
+	memset(m->stat_values, 0, sizeof(m->stat_values));
+	m->stat_found =
+	    cg_parse_keyed(text, m->version == 1 ? v1_stat_keys : v2_stat_keys, m->stat_values, n);
+	free(m->stat_text);
+	m->stat_text = text;
+	m->stat_len = len;
+cached:
+	memcpy(v, m->stat_values, n * sizeof(*v));
+	*ret_found = m->stat_found;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+int resources_memory_read(struct resources_memory *m, struct cgroup_memory *ret)
+{
+	uint64_t v[STAT_KEYS_MAX], found;
+	struct cgroup_memory mem = {};
+	int r;
+
+	r = cg_read_u64(m->usage_fd, false, &mem.usage);
+	if (r < 0)
+		return r;
+	r = stat_values(m, mem.usage, v, &found);
+	if (r < 0)
+		return r;
+	r = m->version == 1 ? memory_v1(m, v, found, &mem) : memory_v2(m, v, found, &mem);
+	if (r < 0)
+		return r;
+	*ret = mem;
+	return 0;
+}
+
+/* ---- CPU limits through open fds ---- */
+
+struct resources_cpu {
+	int cpu_version;
+	int cpuset_fd; /* the nearest level's effective CPUs; -EBADF: no cpuset */
+	/* v1: cpu.cfs_quota_us and cpu.cfs_period_us of every level that has both; v2:
+	 * cpu.max of every level (in quotas) */
+	struct fd_list quotas, periods;
+};
+
+void resources_cpu_free(struct resources_cpu *c)
+{
+	if (!c)
+		return;
+	safe_close(c->cpuset_fd);
+	fd_list_done(&c->quotas);
+	fd_list_done(&c->periods);
+	free(c);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct resources_cpu *, resources_cpu_free);
+
+static int fd_list_add(struct fd_list *l, int fd)
+{
+	int *fds = realloc(l->fds, (l->n + 1) * sizeof(*fds));
+
+	if (!fds) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	l->fds = fds;
+	l->fds[l->n++] = fd;
+	return 0;
+}
+
+/* The file name at the nearest level from dir up to mount that has it, as an fd; -ENOENT
+ * if no level has it. */
+static int open_nearest(const char *dir, const char *mount, const char *name)
+{
+	_cleanup_free_ char *d = strdup(dir);
+	size_t mountlen = strlen(mount);
+
+	if (!d)
+		return -ENOMEM;
+	do {
+		_cleanup_free_ char *path = NULL;
+		int fd;
+
+		if (asprintf(&path, "%s/%s", d, name) < 0)
+			return -ENOMEM;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT && errno != ENODEV)
+			return negative_errno();
+	} while (dir_up(d, mountlen));
+	return -ENOENT;
+}
+
+/* v1 keeps quota and period apart: a level counts where it has both. */
+static int open_v1_quotas(const char *dir, const char *mount, struct resources_cpu *c)
+{
+	_cleanup_free_ char *d = strdup(dir);
+	size_t mountlen = strlen(mount);
+
+	if (!d)
+		return -ENOMEM;
+	do {
+		_cleanup_close_ int q = -EBADF, p = -EBADF;
+		int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+		if (dfd < 0)
+			return cg_errno(negative_errno());
+		q = open_in(dfd, "cpu.cfs_quota_us");
+		p = open_in(dfd, "cpu.cfs_period_us");
+		safe_close(dfd);
+		if (q == -ENOENT || p == -ENOENT)
+			continue;
+		if (q < 0)
+			return q;
+		if (p < 0)
+			return p;
+		r = fd_list_add(&c->quotas, TAKE_FD(q));
+		if (r < 0)
+			return r;
+		r = fd_list_add(&c->periods, TAKE_FD(p));
+		if (r < 0)
+			return r;
+	} while (dir_up(d, mountlen));
+	return 0;
+}
+
+int resources_cpu_open(const struct cgroup_layout *l, const struct cgroup *cg,
+		       struct resources_cpu **ret)
+{
+	_cleanup_(resources_cpu_freep) struct resources_cpu *c = NULL;
+	const char *set_dir = cgroup_path(cg, CGROUP_CPUSET),
+		   *cpu_dir = cgroup_path(cg, CGROUP_CPU);
+	struct cgroup_cpu probe;
+	int r;
+
+	/* As for memory: the library's read tells what the cgroup offers. */
+	r = cgroup_get_cpu(cg, &probe);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cpuset_fd = -EBADF;
+	if (set_dir && probe.has_cpuset) {
+		const char *mount = cgroup_layout_mount(l, CGROUP_CPUSET);
+		bool v1 = cgroup_layout_version(l, CGROUP_CPUSET) == 1;
+
+		r = open_nearest(set_dir, mount,
+				 v1 ? "cpuset.effective_cpus" : "cpuset.cpus.effective");
+		if (r == -ENOENT && v1)
+			r = open_nearest(set_dir, mount, "cpuset.cpus");
+		if (r < 0)
+			return r;
+		c->cpuset_fd = r;
+	}
+	if (cpu_dir) {
+		const char *mount = cgroup_layout_mount(l, CGROUP_CPU);
+
+		c->cpu_version = cgroup_layout_version(l, CGROUP_CPU);
+		r = c->cpu_version == 1 ? open_v1_quotas(cpu_dir, mount, c)
+					: open_path_files(cpu_dir, mount, "cpu.max", &c->quotas);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+/* Keeps the smaller of two quotas, compared as quota/period in 128 bits. */
+static void quota_offer(struct cgroup_cpu *cpu, uint64_t quota, uint64_t period)
+{
+	if (quota == CGROUP_UNLIMITED || period == 0)
+		return;
+	if (cpu->quota_us == CGROUP_UNLIMITED ||
+	    (unsigned __int128)quota * cpu->period_us < (unsigned __int128)cpu->quota_us * period) {
+		cpu->quota_us = quota;
+		cpu->period_us = period;
+	}
+}
+
+int resources_cpu_read(const struct resources_cpu *c, struct cgroup_cpu *ret)
+{
+	struct cgroup_cpu cpu = {.quota_us = CGROUP_UNLIMITED};
+	int r;
+
+	if (c->cpuset_fd >= 0) {
+		_cleanup_free_ char *text = NULL;
+
+		r = cg_read_text(c->cpuset_fd, &text);
+		if (r < 0)
+			return r;
+		r = cpulist_parse(text, &cpu.cpuset);
+		if (r < 0)
+			return r;
+		cpu.has_cpuset = true;
+	}
+	for (size_t i = 0; i < c->quotas.n; i++) {
+		uint64_t quota, period;
+
+		if (c->cpu_version == 1) {
+			r = cg_read_u64(c->quotas.fds[i], true, &quota);
+			if (r >= 0)
+				r = cg_read_u64(c->periods.fds[i], false, &period);
+		} else {
+			_cleanup_free_ char *text = NULL;
+
+			r = cg_read_text(c->quotas.fds[i], &text);
+			if (r >= 0)
+				r = cg_parse_cpu_max(text, &quota, &period);
+		}
+		if (r < 0)
+			return r;
+		quota_offer(&cpu, quota, period);
+	}
+	if (cpu.quota_us == CGROUP_UNLIMITED)
+		cpu.period_us = 0;
+	*ret = cpu;
+	return 0;
+}
+
+/* ---- per-container state ---- */
+
+struct res_cgroup {
+	struct cgroup *cg;
+	struct resources_memory *mem; /* NULL: mem_error says why */
+	int mem_error;
+	struct resources_cpu *cpu; /* NULL: cpu_error says why */
+	int cpu_error;
+	pthread_mutex_t lock; /* history */
+	struct view_stat_history history;
+
+	/* proc/meminfo as last rendered, and what from: view_meminfo() is a pure function of
+	 * the two, and both stay the same between most reads (see stat_values()). */
+	pthread_mutex_t memo_lock;
+	bool memo_valid;
+	struct cgroup_memory memo_mem;
+	uint64_t memo_host_gen;
+	char *memo_text;
+	size_t memo_text_len;
+};
+
+static void res_cgroup_free(void *p)
+{
+	struct res_cgroup *rc = p;
+
+	if (!rc)
+		return;
+	cgroup_free(rc->cg);
+	resources_memory_free(rc->mem);
+	resources_cpu_free(rc->cpu);
+	view_stat_history_done(&rc->history);
+	pthread_mutex_destroy(&rc->lock);
+	free(rc->memo_text);
+	pthread_mutex_destroy(&rc->memo_lock);
+	free(rc);
+}
+
+struct res_load {
+	pthread_mutex_t lock;
+	struct loadavg load;
+};
+
+static void res_load_free(void *p)
+{
+	struct res_load *rl = p;
+
+	if (!rl)
+		return;
+	pthread_mutex_destroy(&rl->lock);
+	free(rl);
+}
+
+static int res_cgroup_get(struct container *ct, struct res_cgroup **ret)
+{
+	const struct cgroup_layout *l;
+	struct res_cgroup *rc;
+	struct cgroup *cg = NULL;
+	int r;
+
+	rc = container_slot_get(ct, CONTAINER_SLOT_CGROUP);
+	if (rc) {
+		*ret = rc;
+		return 0;
+	}
+	r = layout_get(&l);
+	if (r < 0)
+		return r;
+	r = cgroup_resolve_pid(l, container_init_pid(ct), &cg);
+	/* The init is gone: the container is being torn down, and its cgroup with it. */
+	if (r == -ESRCH)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	rc = calloc(1, sizeof(*rc));
+	if (!rc) {
+		cgroup_free(cg);
+		return -ENOMEM;
+	}
+	rc->cg = cg;
+	pthread_mutex_init(&rc->lock, NULL);
+	pthread_mutex_init(&rc->memo_lock, NULL);
+	r = resources_memory_open(l, cg, &rc->mem);
+	/* Without a memory controller the other views still work; with a cgroup that is
+	 * already gone nothing does, and nothing is kept. */
+	if (r < 0 && r != -EOPNOTSUPP) {
+		res_cgroup_free(rc);
+		return r;
+	}
+	rc->mem_error = r < 0 ? r : 0;
+	r = resources_cpu_open(l, cg, &rc->cpu);
+	if (r < 0 && r != -EOPNOTSUPP) {
+		res_cgroup_free(rc);
+		return r;
+	}
+	rc->cpu_error = r < 0 ? r : 0;
+	*ret = container_slot_set(ct, CONTAINER_SLOT_CGROUP, rc, res_cgroup_free);
+	return 0;
+}
+
+static int container_memory(const struct pb_caller *c, struct res_cgroup **ret_rc,
+			    struct cgroup_memory *ret)
+{
+	struct res_cgroup *rc;
+	int r;
+
+	r = res_cgroup_get(c->container, &rc);
+	if (r < 0)
+		return r;
+	if (ret_rc)
+		*ret_rc = rc;
+	if (!rc->mem)
+		return rc->mem_error;
+	return resources_memory_read(rc->mem, ret);
+}
+
+static bool memory_equal(const struct cgroup_memory *a, const struct cgroup_memory *b)
+{
+	return a->limit == b->limit && a->usage == b->usage &&
+	       a->swap_accounted == b->swap_accounted && a->swap_limit == b->swap_limit &&
+	       a->swap_usage == b->swap_usage && a->has_slab == b->has_slab && a->anon == b->anon &&
+	       a->file == b->file && a->shmem == b->shmem && a->file_mapped == b->file_mapped &&
+	       a->file_dirty == b->file_dirty && a->file_writeback == b->file_writeback &&
+	       a->active_anon == b->active_anon && a->inactive_anon == b->inactive_anon &&
+	       a->active_file == b->active_file && a->inactive_file == b->inactive_file &&
+	       a->unevictable == b->unevictable && a->slab == b->slab &&
+	       a->slab_reclaimable == b->slab_reclaimable && a->swapcached == b->swapcached;
+}
+
+static char *memdup_str(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = 0;
+	}
+	return p;
+}
+
+/* The container's CPUs as host CPU numbers (view_cpus()), or the host's online ones. */
+static int shown_cpus(const struct pb_caller *c, struct cpulist *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct cgroup_cpu cpu;
+	struct cpulist online;
+	struct res_cgroup *rc;
+	int r;
+
+	r = host_read(HOST_ONLINE, &text, NULL);
+	if (r < 0)
+		return r;
+	r = cpulist_parse(text, &online);
+	if (r < 0)
+		return r;
+	if (is_host(c)) {
+		*ret = online;
+		return 0;
+	}
+	r = res_cgroup_get(c->container, &rc);
+	if (r < 0)
+		return r;
+	/* Neither cpu nor cpuset controller on this host: nothing limits the container. */
+	if (!rc->cpu && rc->cpu_error == -EOPNOTSUPP)
+		cpu = (struct cgroup_cpu){.quota_us = CGROUP_UNLIMITED};
+	else if (!rc->cpu)
+		return rc->cpu_error;
+	else {
+		r = resources_cpu_read(rc->cpu, &cpu);
+		if (r < 0)
+			return r;
+	}
+	return view_cpus(&cpu, &online, ret);
+}
+
+static int text_result(int r, char *text, char **ret, size_t *ret_len)
+{
+	if (r < 0)
+		return r;
+	*ret = text;
+	*ret_len = strlen(text);
+	return 0;
+}
+
+/* ---- proc/meminfo, proc/swaps ---- */
+
+static int meminfo_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			   size_t *ret_len)
+{
+	_cleanup_(host_meminfo_unrefp) struct host_meminfo *host = NULL;
+	struct cgroup_memory mem;
+	struct res_cgroup *rc = NULL;
+	char *text = NULL, *copy;
+	int r;
+
+	if (is_host(c))
+		return host_read(HOST_MEMINFO, ret, ret_len);
+	r = container_memory(c, &rc, &mem);
+	if (r < 0)
+		return r;
+	r = host_meminfo_get(&host);
+	if (r < 0)
+		return r;
+
+	pthread_mutex_lock(&rc->memo_lock);
+	if (rc->memo_valid && rc->memo_host_gen == host->gen && memory_equal(&rc->memo_mem, &mem)) {
+		text = memdup_str(rc->memo_text, rc->memo_text_len);
+		*ret_len = rc->memo_text_len;
+		pthread_mutex_unlock(&rc->memo_lock);
+		if (!text)
+			return -ENOMEM;
+		*ret = text;
+		return 0;
+	}
+	pthread_mutex_unlock(&rc->memo_lock);
+
+	r = view_meminfo(host->text, &mem, &text);
+	if (r < 0)
+		return r;
+	*ret = text;
+	*ret_len = strlen(text);
+	copy = memdup_str(text, *ret_len);
+	if (!copy)
+		return 0; /* served all the same, just not remembered */
+	pthread_mutex_lock(&rc->memo_lock);
+	free(rc->memo_text);
+	rc->memo_text = copy;
+	rc->memo_text_len = *ret_len;
+	rc->memo_host_gen = host->gen;
+	rc->memo_mem = mem;
+	rc->memo_valid = true;
+	pthread_mutex_unlock(&rc->memo_lock);
+	return 0;
+}
+
+int resources_swaps_content(const struct pb_caller *c, char **ret, size_t *ret_len)
+{
+	_cleanup_(host_meminfo_unrefp) struct host_meminfo *host = NULL;
+	struct cgroup_memory mem;
+	char *text = NULL;
+	int r;
+
+	if (is_host(c))
+		return read_full_file("/proc/swaps", ret, ret_len);
+	r = container_memory(c, NULL, &mem);
+	/* No memory controller: the kernel keeps no swap figures for the container, and it
+	 * has no swap of its own to show. */
+	if (r == -EOPNOTSUPP)
+		mem = (struct cgroup_memory){.swap_accounted = false};
+	else if (r < 0)
+		return r;
+	r = host_meminfo_get(&host);
+	if (r < 0)
+		return r;
+	r = view_swaps(host->text, &mem, &text);
+	return text_result(r, text, ret, ret_len);
+}
+
+/* ---- proc/cpuinfo, proc/stat ---- */
+
+static int cpuinfo_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			   size_t *ret_len)
+{
+	_cleanup_free_ char *host = NULL;
+	struct cpulist cpus;
+	char *text = NULL;
+	int r;
+
+	if (is_host(c))
+		return host_read(HOST_CPUINFO, ret, ret_len);
+	r = shown_cpus(c, &cpus);
+	if (r < 0)
+		return r;
+	r = host_read(HOST_CPUINFO, &host, NULL);
+	if (r < 0)
+		return r;
+	r = view_cpuinfo(host, &cpus, &text);
+	return text_result(r, text, ret, ret_len);
+}
+
+static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *host = NULL;
+	struct cgroup_cpu_usage usage;
+	struct cgroup_tasks tasks;
+	struct res_cgroup *rc;
+	struct cpulist cpus;
+	char *text = NULL;
+	int r;
+
+	if (is_host(c))
+		return host_read(HOST_STAT, ret, ret_len);
+	r = shown_cpus(c, &cpus);
+	if (r < 0)
+		return r;
+	r = res_cgroup_get(c->container, &rc);
+	if (r < 0)
+		return r;
+	r = cgroup_get_tasks(rc->cg, c->pid, &tasks);
+	if (r < 0)
+		return r;
+	r = host_read(HOST_STAT, &host, NULL);
+	if (r < 0)
+		return r;
+	r = cgroup_get_cpu_usage(rc->cg, &usage);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&rc->lock);
+	r = view_stat(host, &cpus, &usage, &tasks, &rc->history, &text);
+	pthread_mutex_unlock(&rc->lock);
+	cgroup_cpu_usage_done(&usage);
+	return text_result(r, text, ret, ret_len);
+}
+
+/* ---- proc/loadavg ---- */
+
+struct task_seen {
+	uint64_t start;
+	pid_t tid;
+};
+
+struct task_scan {
+	pid_t reader;
+	struct cgroup_tasks t;
+	size_t n, cap;
+	struct task_seen *seen;
+};
+
+/* State letter and start time (field 22) of a /proc/<tid>/stat line. */
+static int parse_stat_line(const char *text, char *ret_state, uint64_t *ret_start)
+{
+	const char *p = strrchr(text, ')');
+	unsigned long long start;
+
+	if (!p || p[1] != ' ' || !p[2])
+		return -EBADMSG;
+	p += 2;
+	*ret_state = *p;
+	/* 19 fields from the state (field 3) to starttime (field 22). */
+	for (int i = 0; i < 19; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EBADMSG;
+		p++;
+	}
+	if (sscanf(p, "%llu", &start) != 1)
+		return -EBADMSG;
+	*ret_start = start;
+	return 0;
+}
+
+static void scan_task(struct task_scan *s, const char *tid)
+{
+	char path[64], buf[1024], state;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t start;
+	ssize_t n;
+	pid_t t = (pid_t)atol(tid);
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* A thread that exited since the list was read is simply not counted. */
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	if (parse_stat_line(buf, &state, &start) < 0)
+		return;
+	s->t.total++;
+	if (t == s->reader) {
+		s->t.running++;
+		s->t.reader_seen = true;
+	} else if (state == 'R') {
+		s->t.running++;
+	} else if (state == 'D') {
+		s->t.blocked++;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct task_seen *a = realloc(s->seen, cap * sizeof(*a));
+
+		if (!a)
+			return; /* the count stands; only this candidate for the last pid is lost */
+		s->seen = a;
+		s->cap = cap;
+	}
+	s->seen[s->n++] = (struct task_seen){.start = start, .tid = t};
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+static int scan_dir(struct task_scan *s, int dfd, const char *list, unsigned depth)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int lfd = -EBADF;
+	struct dirent *de;
+	int r, fd;
+
+	lfd = open_in(dfd, list);
+	if (lfd < 0)
+		return lfd;
+	/* tasks and cgroup.threads hand out a record per task: read on until 0. */
+	r = cg_errno(pread_whole(lfd, false, &text, NULL));
+	if (r < 0)
+		return r;
+	for (char *line = text, *eol; line && *line; line = eol) {
+		eol = strchr(line, '\n');
+		if (eol)
+			*eol++ = 0;
+		if (*line && line[strspn(line, "0123456789")] == 0)
+			scan_task(s, line);
+	}
+	if (depth >= TASKS_DEPTH_MAX)
+		return 0;
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cg_errno(negative_errno());
+	d = fdopendir(fd);
+	if (!d) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		_cleanup_close_ int sub = -EBADF;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue; /* removed meanwhile */
+		r = scan_dir(s, sub, list, depth + 1);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	return 0;
+}
+
+static int by_newest(const void *a, const void *b)
+{
+	const struct task_seen *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start > y->start ? -1 : 1;
+	return x->tid > y->tid ? -1 : x->tid < y->tid;
+}
+
+/* The last NSpid field of /proc/<tid>/status: the pid in the task's own pid namespace. */
+static int nspid_inner(pid_t tid, pid_t *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	const char *p, *eol;
+	long v = -1;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	r = read_full_file(path, &text, NULL);
+	if (r < 0)
+		return r;
+	p = strstr(text, "\nNSpid:");
+	if (!p)
+		return -EBADMSG;
+	p += strlen("\nNSpid:");
+	eol = strchrnul(p, '\n');
+	while (p < eol) {
+		char *end;
+		long x;
+
+		p += strspn(p, " \t");
+		if (p >= eol)
+			break;
+		x = strtol(p, &end, 10);
+		if (end == p)
+			return -EBADMSG;
+		v = x;
+		p = end;
+	}
+	if (v <= 0)
+		return -EBADMSG;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+static int ns_last_pid_of_daemon(pid_t *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	uint64_t v;
+	int r;
+
+	r = read_full_file("/proc/sys/kernel/ns_last_pid", &text, NULL);
+	if (r < 0)
+		return r;
+	r = cg_parse_u64(text, &v);
+	if (r < 0)
+		return r;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+static int last_pid(struct task_scan *s, pid_t *ret)
+{
+	uint64_t reader_ns, own_ns;
+	int r;
+
+	r = ns_get_inode(s->reader, NS_PID, &reader_ns);
+	if (r < 0)
+		return r;
+	r = ns_get_inode(getpid(), NS_PID, &own_ns);
+	if (r < 0)
+		return r;
+	if (reader_ns == own_ns)
+		return ns_last_pid_of_daemon(ret);
+
+	qsort(s->seen, s->n, sizeof(*s->seen), by_newest);
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t ns;
+
+		/* Tasks of the cgroup outside the reader's namespace (a runtime's helper in the
+		 * host's, a nested container's) have pids the reader must not see. */
+		if (ns_get_inode(s->seen[i].tid, NS_PID, &ns) < 0 || ns != reader_ns)
+			continue;
+		if (nspid_inner(s->seen[i].tid, ret) == 0)
+			return 0;
+	}
+	return nspid_inner(s->reader, ret);
+}
+
+int resources_scan_tasks(const struct cgroup_layout *l, const struct cgroup *cg, pid_t reader,
+			 struct cgroup_tasks *ret_tasks, pid_t *ret_last_pid)
+{
+	static const enum cgroup_controller order[] = {
+	    CGROUP_CPU, CGROUP_CPUACCT, CGROUP_MEMORY, CGROUP_CPUSET, CGROUP_BLKIO,
+	};
+	struct task_scan s = {.reader = reader};
+	int r = -EOPNOTSUPP;
+
+	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+		const char *dir = cgroup_path(cg, order[i]);
+		_cleanup_close_ int dfd = -EBADF;
+
+		if (!dir)
+			continue;
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			r = cg_errno(negative_errno());
+			break;
+		}
+		/* v2's cgroup.threads lists every thread, in domain cgroups as well. */
+		r = scan_dir(&s, dfd,
+			     cgroup_layout_version(l, order[i]) == 1 ? "tasks" : "cgroup.threads",
+			     0);
+		break;
+	}
+	if (r >= 0 && ret_last_pid)
+		r = last_pid(&s, ret_last_pid);
+	if (r >= 0)
+		*ret_tasks = s.t;
+	free(s.seen);
+	return r < 0 ? r : 0;
+}
+
+static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			   size_t *ret_len)
+{
+	const struct cgroup_layout *l;
+	struct cgroup_tasks tasks;
+	struct res_cgroup *rc;
+	struct res_load *rl;
+	struct loadavg now_load;
+	struct timespec now;
+	char *text = NULL;
+	pid_t last;
+	int r;
+
+	if (is_host(c))
+		return host_read(HOST_LOADAVG, ret, ret_len);
+	r = layout_get(&l);
+	if (r < 0)
+		return r;
+	r = res_cgroup_get(c->container, &rc);
+	if (r < 0)
+		return r;
+	rl = container_slot_get(c->container, CONTAINER_SLOT_LOADAVG);
+	if (!rl) {
+		rl = calloc(1, sizeof(*rl));
+		if (!rl)
+			return -ENOMEM;
+		pthread_mutex_init(&rl->lock, NULL);
+		rl = container_slot_set(c->container, CONTAINER_SLOT_LOADAVG, rl, res_load_free);
+	}
+	r = resources_scan_tasks(l, rc->cg, c->pid, &tasks, &last);
+	if (r < 0)
+		return r;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		return negative_errno();
+	/* Sampled when read, not on a timer: the samples missed since the last read are
+	 * caught up at once (loadavg.h), so idle containers cost nothing. */
+	pthread_mutex_lock(&rl->lock);
+	loadavg_update(&rl->load, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+		       cgroup_tasks_active(&tasks));
+	now_load = rl->load;
+	pthread_mutex_unlock(&rl->lock);
+	r = view_loadavg(&now_load, &tasks, last, &text);
+	return text_result(r, text, ret, ret_len);
+}
+
+/* ---- proc/diskstats ---- */
+
+static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			     size_t *ret_len)
+{
+	_cleanup_free_ char *host = NULL;
+	struct cgroup_io io;
+	struct res_cgroup *rc;
+	char *text = NULL;
+	int r;
+
+	if (is_host(c))
+		return host_read(HOST_DISKSTATS, ret, ret_len);
+	r = res_cgroup_get(c->container, &rc);
+	if (r < 0)
+		return r;
+	r = cgroup_get_io(rc->cg, &io);
+	if (r < 0)
+		return r;
+	r = host_read(HOST_DISKSTATS, &host, NULL);
+	if (r >= 0)
+		r = view_diskstats(host, &io, &text);
+	cgroup_io_done(&io);
+	return text_result(r, text, ret, ret_len);
+}
+
+/* ---- sys/devices/system/cpu ---- */
+
+static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			      size_t *ret_len)
+{
+	struct cpulist cpus;
+	char *text = NULL;
+	int r;
+
+	if (is_host(c)) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/%s", f->path);
+		return read_full_file(path, ret, ret_len);
+	}
+	r = shown_cpus(c, &cpus);
+	if (r < 0)
+		return r;
+	r = view_cpu_online(&cpus, &text);
+	return text_result(r, text, ret, ret_len);
+}
+
+/* possible == online for a container: no CPU of its is ever offline. */
+static int cpu_offline_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			       size_t *ret_len)
+{
+	if (is_host(c))
+		return read_full_file(HOST_CPU_DIR "/offline", ret, ret_len);
+	*ret = strdup("\n");
+	if (!*ret)
+		return -ENOMEM;
+	*ret_len = 1;
+	return 0;
+}
+
+/* N for a "cpuN" name of len bytes, -1 for any other name. */
+static int cpu_number(const char *name, size_t len)
+{
+	unsigned long v = 0;
+
+	if (len < 4 || len > 8 || memcmp(name, "cpu", 3) != 0)
+		return -1;
+	for (size_t i = 3; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9' || (i == 3 && name[i] == '0' && len > 4))
+			return -1;
+		v = v * 10 + (unsigned long)(name[i] - '0');
+	}
+	return v < CPULIST_MAX ? (int)v : -1;
+}
+
+static bool cpu_dir_emulated(const char *name)
+{
+	return strcmp(name, "online") == 0 || strcmp(name, "possible") == 0 ||
+	       strcmp(name, "present") == 0 || strcmp(name, "offline") == 0;
+}
+
+/* The host's path for a path at or below CPU_DIR: the container's cpuK is the host folder of
+ * its K-th CPU; every other entry is the host's own. */
+static int cpu_host_path(const struct pb_caller *c, const char *path, char *buf, size_t size)
+{
+	const char *rest = path + strlen(CPU_DIR), *end;
+	struct cpulist cpus;
+	unsigned host_cpu;
+	int n, r;
+
+	if (*rest == 0 || is_host(c))
+		goto same;
+	rest++;
+	end = strchrnul(rest, '/');
+	n = cpu_number(rest, (size_t)(end - rest));
+	if (n < 0)
+		goto same;
+	r = shown_cpus(c, &cpus);
+	if (r < 0)
+		return r;
+	if (cpulist_nth(&cpus, (unsigned)n, &host_cpu) < 0)
+		return -ENOENT;
+	r = snprintf(buf, size, "%s/cpu%u%s", HOST_CPU_DIR, host_cpu, end);
+	return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+same:
+	r = snprintf(buf, size, "/%s", path);
+	return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+}
+
+static int cpu_dir_getattr(const struct pb_caller *c, const char *path, struct stat *st)
+{
+	char host[PATH_MAX];
+	struct stat hst;
+	mode_t perm;
+	int r;
+
+	r = cpu_host_path(c, path, host, sizeof(host));
+	if (r < 0)
+		return r;
+	if (lstat(host, &hst) < 0)
+		return negative_errno();
+	/* Read-only: the container changes nothing of the host's CPUs here. */
+	perm = S_ISLNK(hst.st_mode) ? 0777 : (hst.st_mode & 07555);
+	pb_default_stat(c, (hst.st_mode & S_IFMT) | perm, st);
+	if (!S_ISREG(hst.st_mode))
+		st->st_size = 0;
+	return 0;
+}
+
+static int cpu_dir_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)
+{
+	_cleanup_(closedirp) DIR *dir = NULL;
+	bool top = strcmp(path, CPU_DIR) == 0 && !is_host(c);
+	char host[PATH_MAX];
+	struct dirent *de;
+	int r;
+
+	r = cpu_host_path(c, path, host, sizeof(host));
+	if (r < 0)
+		return r;
+	dir = opendir(host);
+	if (!dir)
+		return negative_errno();
+	while ((de = readdir(dir))) {
+		mode_t type = de->d_type == DT_DIR   ? S_IFDIR
+			      : de->d_type == DT_LNK ? S_IFLNK
+						     : S_IFREG;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (top && (cpu_number(de->d_name, strlen(de->d_name)) >= 0 ||
+			    cpu_dir_emulated(de->d_name)))
+			continue;
+		r = pb_dir_add(d, de->d_name, type);
+		if (r < 0)
+			return r;
+	}
+	if (top) {
+		struct cpulist cpus;
+		unsigned n;
+
+		r = shown_cpus(c, &cpus);
+		if (r < 0)
+			return r;
+		n = cpulist_count(&cpus);
+		for (unsigned i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "cpu%u", i);
+			r = pb_dir_add(d, name, S_IFDIR);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int cpu_dir_readlink(const struct pb_caller *c, const char *path, char *buf, size_t size)
+{
+	char host[PATH_MAX];
+	ssize_t n;
+	int r;
+
+	r = cpu_host_path(c, path, host, sizeof(host));
+	if (r < 0)
+		return r;
+	n = readlink(host, buf, size);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return 0;
+}
+
+static int cpu_dir_open(const struct pb_caller *c, struct pb_file *f)
+{
+	char host[PATH_MAX];
+	struct stat st;
+	int r, fd;
+
+	r = cpu_host_path(c, f->path, host, sizeof(host));
+	if (r < 0)
+		return r;
+	fd = open(host, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0) {
+		r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		safe_close(fd);
+		return -EISDIR;
+	}
+	/* The daemon reads as host root: a file the host keeps from others (0400) is only for
+	 * a caller that is host root itself, as the kernel would decide. */
+	if (!(st.st_mode & S_IROTH) && c->uid != 0) {
+		safe_close(fd);
+		return -EACCES;
+	}
+	f->fd = fd;
+	return 0;
+}
+
+static int cpu_dir_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			   size_t *ret_len)
+{
+	if (f->fd < 0)
+		return -EBADF;
+	return pread_whole(f->fd, false, ret, ret_len);
+}
+
+const struct handler resources_handlers[] = {
+    {.path = "proc/meminfo", .mode = S_IFREG | 0444, .content = meminfo_content},
+    {.path = "proc/cpuinfo", .mode = S_IFREG | 0444, .content = cpuinfo_content},
+    {.path = "proc/stat", .mode = S_IFREG | 0444, .content = stat_content},
+    {.path = "proc/loadavg", .mode = S_IFREG | 0444, .content = loadavg_content},
+    {.path = "proc/diskstats", .mode = S_IFREG | 0444, .content = diskstats_content},
+    {
+	.path = CPU_DIR,
+	.subtree = true,
+	.mode = S_IFDIR | 0555,
+	.getattr = cpu_dir_getattr,
+	.readdir = cpu_dir_readdir,
+	.readlink = cpu_dir_readlink,
+	.open = cpu_dir_open,
+	.content = cpu_dir_content,
+    },
+    {.path = CPU_DIR "/online", .mode = S_IFREG | 0444, .content = cpu_online_content},
+    {.path = CPU_DIR "/possible", .mode = S_IFREG | 0444, .content = cpu_online_content},
+    {.path = CPU_DIR "/present", .mode = S_IFREG | 0444, .content = cpu_online_content},
+    {.path = CPU_DIR "/offline", .mode = S_IFREG | 0444, .content = cpu_offline_content},
+};
+
+const size_t n_resources_handlers = ELEMENTSOF(resources_handlers);
