@@ -8,11 +8,11 @@
 #include "util/macro.h"
 
 const struct handler_family handler_families[] = {
-    {"proc/sys", procsys_handlers, &n_procsys_handlers},
-    {"emulated", emulated_handlers, &n_emulated_handlers},
-    {"uptime", uptime_handlers, &n_uptime_handlers},
-    {"sysfs", sysfs_handlers, &n_sysfs_handlers},
-    {"resources", resources_handlers, &n_resources_handlers},
+    {"proc/sys", procsys_handlers, &n_procsys_handlers, procsys_family_init},
+    {"emulated", emulated_handlers, &n_emulated_handlers, NULL},
+    {"uptime", uptime_handlers, &n_uptime_handlers, NULL},
+    {"sysfs", sysfs_handlers, &n_sysfs_handlers, NULL},
+    {"resources", resources_handlers, &n_resources_handlers, NULL},
 };
 
 const size_t n_handler_families = ELEMENTSOF(handler_families);

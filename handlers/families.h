@@ -10,6 +10,7 @@ struct handler_family {
 	const char *name;
 	const struct handler *table;
 	const size_t *n;
+	int (*init)(void); /* optional, runs once at start-up, before any thread */
 };
 
 extern const struct handler_family handler_families[];

@@ -59,6 +59,9 @@ struct handler {
 	int (*write)(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 		     off_t off);
 	void (*release)(struct pb_file *f);
+	/* Subtree handlers: whether path exists, as the same node, for every caller, so the
+	 * kernel may cache the entry (never the attributes) for everyone. Default: no. */
+	bool (*shared)(const char *path);
 };
 
 /* The size every emulated or passed-through file reports: non-zero, so that readers

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 
 #include "handlers/nsreq.h"
 #include "handlers/procsys.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 
 #define PROCSYS "proc/sys"
@@ -48,6 +52,93 @@ enum ns_type procsys_namespace_of(const char *rel)
 			return namespaced[i].type;
 	}
 	return _NS_TYPE_MAX;
+}
+
+/*
+ * Entries below net/ that every network namespace has: those of a fresh one. The rest
+ * of net/ (the initial namespace's global sysctls, interfaces' folders) exists only for
+ * some callers; everything outside net/ exists for every caller alike.
+ */
+static char **fresh_net;
+static size_t n_fresh_net;
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_tree(int out, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		dprintf(out, "%s\n", path + strlen("/proc/sys/"));
+		if (de->d_type == DT_DIR)
+			list_tree(out, path);
+	}
+	closedir(d);
+}
+
+static int procsys_init(void)
+{
+	_cleanup_free_ char *text = NULL;
+	int p[2], status, r;
+	size_t n = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return negative_errno();
+	pid = fork();
+	if (pid < 0)
+		return negative_errno();
+	if (pid == 0) {
+		safe_close(p[0]);
+		/* Runs before the daemon has threads; a child of its own all the same, so
+		 * the daemon never changes namespace. */
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(EXIT_FAILURE);
+		list_tree(p[1], "/proc/sys/net");
+		_exit(EXIT_SUCCESS);
+	}
+	safe_close(p[1]);
+	r = read_full_fd(p[0], &text, NULL);
+	safe_close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return 0; /* nothing under net/ is then shared: slower, still right */
+	for (char *c = text; *c; c++)
+		n += *c == '\n';
+	fresh_net = calloc(n + 1, sizeof(char *));
+	if (!fresh_net)
+		return -ENOMEM;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		fresh_net[n_fresh_net] = strdup(line);
+		if (!fresh_net[n_fresh_net])
+			return -ENOMEM;
+		n_fresh_net++;
+	}
+	qsort(fresh_net, n_fresh_net, sizeof(char *), cmp_str);
+	return 0;
+}
+
+static const char *rel_of(const char *path);
+
+static bool procsys_shared(const char *path)
+{
+	const char *rel = rel_of(path);
+
+	if (strncmp(rel, "net/", 4) != 0)
+		return true;
+	return bsearch(&rel, fresh_net, n_fresh_net, sizeof(char *), cmp_str) != NULL;
 }
 
 static const char *rel_of(const char *path)
@@ -228,7 +319,13 @@ const struct handler procsys_handlers[] = {
 	.open = procsys_open,
 	.content = procsys_content,
 	.write = procsys_write,
+	.shared = procsys_shared,
     },
 };
 
 const size_t n_procsys_handlers = ELEMENTSOF(procsys_handlers);
+
+int procsys_family_init(void)
+{
+	return procsys_init();
+}

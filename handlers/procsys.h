@@ -16,3 +16,6 @@ extern const size_t n_procsys_handlers;
  * or _NS_TYPE_MAX for a host-wide value.
  */
 enum ns_type procsys_namespace_of(const char *rel);
+
+/* Learns which net/ entries every network namespace has (from a fresh one). */
+int procsys_family_init(void);

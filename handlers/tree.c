@@ -83,6 +83,12 @@ static bool host_has(const struct handler *h)
 int tree_init(void)
 {
 	for (size_t f = 0; f < n_handler_families; f++)
+		if (handler_families[f].init) {
+			int r = handler_families[f].init();
+			if (r < 0)
+				return r;
+		}
+	for (size_t f = 0; f < n_handler_families; f++)
 		for (size_t i = 0; i < *handler_families[f].n; i++) {
 			const struct handler *h = &handler_families[f].table[i];
 			int r;
@@ -167,6 +173,21 @@ void pb_default_stat(const struct pb_caller *c, mode_t mode, struct stat *st)
 bool pb_caller_is_root(const struct pb_caller *c)
 {
 	return c->container && c->uid == container_root_uid(c->container);
+}
+
+bool tree_entry_shared(const char *path)
+{
+	const struct handler *h;
+	struct tnode *n;
+
+	resolve(path, &n, &h);
+	/* A fixed entry of the table, or a folder leading to one outside any subtree:
+	 * every caller has it. */
+	if (n && n->h && !n->h->subtree)
+		return true;
+	if (h && h->subtree)
+		return h->shared ? h->shared(path) : false;
+	return n != NULL;
 }
 
 int tree_getattr(const struct pb_caller *c, const char *path, struct stat *st)

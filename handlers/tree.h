@@ -18,6 +18,10 @@ void tree_free(void);
 /* Validates a name from a lookup: not empty, ".", "..", no '/', at most 255 bytes. */
 bool tree_name_valid(const char *name);
 
+/* Whether path exists, as the same node, for every caller (see struct handler.shared):
+ * the FUSE layer lets the kernel cache such entries. */
+bool tree_entry_shared(const char *path);
+
 int tree_getattr(const struct pb_caller *c, const char *path, struct stat *st);
 
 /* Entries of a folder (names and types); the caller frees with tree_dir_free(). */

@@ -428,3 +428,53 @@ Test(fs, container_init_is_its_pid1_not_the_first_caller)
 	cr_assert_str_eq(cmd, host_panic);
 	testns_stop(&t);
 }
+
+/* One mount serves every container: what the kernel caches for one must never show
+ * another an entry that is not its own. */
+Test(fs, kernel_caches_never_cross_containers)
+{
+	struct testns a, b;
+	char path[512], out[64];
+
+	ct_start(&a, CT_FLAGS, 0, NULL);
+	ct_start(&b, CT_FLAGS, 0, NULL);
+	cr_assert_str_eq(ct_sh(&a,
+			       "ip link add pbv0 type veth peer name pbv1 && "
+			       "cat /proc/sys/net/ipv4/conf/pbv0/forwarding",
+			       NULL),
+			 "0");
+	cr_assert_str_eq(ct_sh(&a, "ls /proc/sys/net/ipv4/conf | tr '\\n' ' '", NULL),
+			 "all default lo pbv0 pbv1 ");
+	for (int i = 0; i < 3; i++) {
+		/* stat() asks the daemon (attributes are never cached); access(2) and O_PATH
+		 * opens only walk the path, through whatever entries the kernel kept. */
+		cr_assert_str_eq(
+		    ct_sh(&b, "test -e /proc/sys/net/ipv4/conf/pbv0 && echo leak || echo ok", NULL),
+		    "ok");
+		cr_assert_str_eq(
+		    ct_sh(&b,
+			  "python3 -c 'import os; p=\"/proc/sys/net/ipv4/conf/pbv0\"; "
+			  "print(os.access(p, os.F_OK), os.access(p + \"/forwarding\", os.F_OK))'",
+			  NULL),
+		    "False False");
+		cr_assert_str_eq(
+		    ct_sh(&b,
+			  "cat /proc/sys/net/ipv4/conf/pbv0/forwarding 2>&1 | grep -c 'No such'",
+			  NULL),
+		    "1");
+	}
+	/* a global sysctl of the host's network namespace, looked up through procbox by
+	 * the host first, stays invisible in a container's */
+	daemon_path(&d, "proc/sys/net/core/netdev_max_backlog", path, sizeof(path));
+	cr_assert_eq(read_line(path, out, sizeof(out)), 0);
+	cr_assert_str_eq(
+	    ct_sh(&b,
+		  "python3 -c 'import os; p=\"/proc/sys/net/core/netdev_max_backlog\"; "
+		  "print(os.access(p, os.F_OK))'",
+		  NULL),
+	    "False");
+	/* and entries every namespace has are found by all */
+	cr_assert_str_eq(ct_sh(&b, "cat /proc/sys/net/ipv4/conf/lo/forwarding", NULL), "0");
+	testns_stop(&a);
+	testns_stop(&b);
+}

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
@@ -220,30 +221,52 @@ static pid_t pidns_init(pid_t pid)
 }
 
 /*
- * The container's init: pid 1 of its topmost pid namespace where it has one, so that a
- * process entering later (docker exec, nsenter) is never taken for it. Without a pid
- * namespace, the oldest ancestor of pid still in the container.
+ * Without a pid namespace of its own, a container's init is the oldest process directly
+ * in its identifying namespace (the creator of its user namespace, say): a process that
+ * entered later (nsenter, docker exec) is younger, whoever asks first.
  */
+static pid_t oldest_in(const struct container_id *id, pid_t fallback)
+{
+	uint64_t best_start = UINT64_MAX;
+	pid_t best = fallback;
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir("/proc");
+	if (!d)
+		return fallback;
+	while ((de = readdir(d))) {
+		uint64_t ino, start;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (ns_get_inode((pid_t)pid, id->type, &ino) < 0 || ino != id->ino)
+			continue;
+		if (read_stat((pid_t)pid, NULL, &start) < 0)
+			continue;
+		if (start < best_start) {
+			best_start = start;
+			best = (pid_t)pid;
+		}
+	}
+	closedir(d);
+	return best;
+}
+
+/* The container's init: pid 1 of its topmost pid namespace where it has one, else the
+ * oldest process in its namespace. */
 static pid_t find_init(pid_t pid, const struct container_id *id)
 {
-	pid_t cur = pid, init;
+	pid_t init;
 
 	if (id->type == _NS_TYPE_MAX)
 		return 1;
 	init = pidns_init(pid);
 	if (init > 0)
 		return init;
-	for (int depth = 0; depth < 4096; depth++) {
-		struct container_id pid_id;
-		pid_t pp;
-
-		if (read_stat(cur, &pp, NULL) < 0 || pp <= 0)
-			break;
-		if (container_identify(pp, &pid_id) < 0 || !id_equal(&pid_id, id))
-			break;
-		cur = pp;
-	}
-	return cur;
+	return oldest_in(id, pid);
 }
 
 static void load_maps(struct container *c)

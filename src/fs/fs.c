@@ -11,6 +11,8 @@
 #include "util/macro.h"
 
 #define MAX_IO (128u * 1024u)
+/* Seconds the kernel may keep an entry that every caller has (tree_entry_shared). */
+#define SHARED_ENTRY_TIMEOUT 10.0
 
 struct dir_handle {
 	struct tree_dirent *e;
@@ -97,8 +99,10 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!e.ino)
 		return reply_err(req, -ENOMEM);
 	e.attr.st_ino = e.ino;
+	/* Attributes are never cached: owners differ per container. An entry is, when
+	 * every caller has the same one. */
 	e.attr_timeout = 0;
-	e.entry_timeout = 0;
+	e.entry_timeout = tree_entry_shared(path) ? SHARED_ENTRY_TIMEOUT : 0;
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		inode_forget(fs->inodes, e.ino, 1); /* the request was interrupted */
 }
@@ -313,11 +317,6 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fuse_reply_write(req, (size_t)r);
 }
 
-static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, 0);
-}
-
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	tree_release((struct pb_file *)(uintptr_t)fi->fh);
@@ -347,7 +346,6 @@ static const struct fuse_lowlevel_ops ops = {
     .open = fs_open,
     .read = fs_read,
     .write = fs_write,
-    .flush = fs_flush,
     .release = fs_release,
 };
 

@@ -12,8 +12,9 @@
  * hand both to the handler tree; replies carry the handlers' errno unchanged.
  *
  * Nothing a kernel cache keeps may be another container's: one mount serves every
- * container, so entries and attributes are never cached (timeouts 0) and file data
- * always comes from the daemon (direct_io).
+ * container, so attributes are never cached, entries only when every caller has the
+ * same (tree_entry_shared()), and file data always comes from the daemon (direct_io).
+ * There is no flush: close() has nothing to wait for, and ENOSYS spares the round trip.
  */
 struct procbox_fs {
 	struct nsenter_service *nsenter;

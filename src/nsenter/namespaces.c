@@ -56,7 +56,8 @@ int ns_pidfd_open(pid_t pid)
 	if (pid <= 0)
 		return -EINVAL;
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0 && errno == EINVAL)
+	/* a thread that is not a group leader: EINVAL before 6.9, ENOENT since */
+	if (fd < 0 && (errno == EINVAL || errno == ENOENT))
 		fd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
 	return fd < 0 ? negative_errno() : fd;
 }
