@@ -2,7 +2,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -184,6 +186,115 @@ static unsigned mask_for(const char *rel)
 	return NSREQ_DEFAULT_MASK | (procsys_namespace_of(rel) == NS_PID ? NS_FLAG(NS_PID) : 0);
 }
 
+/*
+ * Read-only fds of files every credential may read, per container and keyed by the
+ * namespace the file follows: opening such a file again, in the same namespace, gives
+ * the same reads whoever asks, so no nsenter round trip (nor a read of the caller's
+ * credentials) is needed. Writes and files with restricted reads never come from here.
+ * A key holds the namespace's inode: an fd whose namespace died answers ENOENT, and the
+ * read then drops it and asks the slow way (procsys_content()).
+ */
+#define FD_CACHE_MAX 128
+
+struct fd_cache_entry {
+	char *path;
+	uint64_t ns_ino;
+	int fd;
+};
+
+struct fd_cache {
+	pthread_mutex_t lock;
+	unsigned n, next_evict;
+	struct fd_cache_entry e[FD_CACHE_MAX];
+};
+
+static void fd_cache_free(void *p)
+{
+	struct fd_cache *fc = p;
+
+	for (unsigned i = 0; i < fc->n; i++) {
+		safe_close(fc->e[i].fd);
+		free(fc->e[i].path);
+	}
+	pthread_mutex_destroy(&fc->lock);
+	free(fc);
+}
+
+static struct fd_cache *fd_cache_of(struct container *c)
+{
+	struct fd_cache *fc = container_slot_get(c, CONTAINER_SLOT_PROCSYS);
+
+	if (fc)
+		return fc;
+	fc = calloc(1, sizeof(*fc));
+	if (!fc)
+		return NULL;
+	pthread_mutex_init(&fc->lock, NULL);
+	return container_slot_set(c, CONTAINER_SLOT_PROCSYS, fc, fd_cache_free);
+}
+
+/* The namespace inode a read of rel depends on; 0 for host-wide values. */
+static int ns_key(const struct pb_caller *c, const char *rel, uint64_t *ret)
+{
+	enum ns_type t = procsys_namespace_of(rel);
+
+	if (t == _NS_TYPE_MAX) {
+		*ret = 0;
+		return 0;
+	}
+	return ns_get_inode(c->pid, t, ret);
+}
+
+static int fd_cache_get(struct fd_cache *fc, const char *path, uint64_t ino)
+{
+	int fd = -EBADF;
+
+	pthread_mutex_lock(&fc->lock);
+	for (unsigned i = 0; i < fc->n; i++)
+		if (fc->e[i].ns_ino == ino && strcmp(fc->e[i].path, path) == 0) {
+			fd = fcntl(fc->e[i].fd, F_DUPFD_CLOEXEC, 3);
+			break;
+		}
+	pthread_mutex_unlock(&fc->lock);
+	return fd;
+}
+
+static void fd_cache_put(struct fd_cache *fc, const char *path, uint64_t ino, int fd)
+{
+	struct fd_cache_entry *slot;
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	char *p = strdup(path);
+
+	if (copy < 0 || !p) {
+		safe_close(copy);
+		free(p);
+		return;
+	}
+	pthread_mutex_lock(&fc->lock);
+	if (fc->n < FD_CACHE_MAX)
+		slot = &fc->e[fc->n++];
+	else {
+		slot = &fc->e[fc->next_evict++ % FD_CACHE_MAX];
+		safe_close(slot->fd);
+		free(slot->path);
+	}
+	*slot = (struct fd_cache_entry){.path = p, .ns_ino = ino, .fd = copy};
+	pthread_mutex_unlock(&fc->lock);
+}
+
+static void fd_cache_drop(struct fd_cache *fc, const char *path)
+{
+	pthread_mutex_lock(&fc->lock);
+	for (unsigned i = 0; i < fc->n; i++)
+		if (strcmp(fc->e[i].path, path) == 0) {
+			safe_close(fc->e[i].fd);
+			free(fc->e[i].path);
+			fc->e[i] = fc->e[--fc->n];
+			break;
+		}
+	pthread_mutex_unlock(&fc->lock);
+}
+
 static void kpath_of(const char *path, char *buf, size_t size)
 {
 	snprintf(buf, size, "/%s", path);
@@ -238,6 +349,21 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 			r = 0;
 		return r;
 	}
+	if (acc == O_RDONLY && c->container) {
+		struct fd_cache *fc = fd_cache_of(c->container);
+		struct stat st;
+		uint64_t ino;
+
+		if (fc && ns_key(c, rel, &ino) == 0) {
+			f->fd = fd_cache_get(fc, f->path, ino);
+			if (f->fd >= 0)
+				return 0;
+			r = nsreq_open(c, mask_for(rel), 0, kpath, O_RDONLY, true, &f->fd);
+			if (r >= 0 && fstat(f->fd, &st) == 0 && (st.st_mode & S_IROTH))
+				fd_cache_put(fc, f->path, ino, f->fd);
+			return r;
+		}
+	}
 	return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), true, &f->fd);
 }
 
@@ -254,6 +380,12 @@ static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **
 		if (r != -ENOENT && r != -ESRCH && r != -ENODEV)
 			return r;
 		f->fd = safe_close(f->fd);
+		if (f->container) {
+			struct fd_cache *fc =
+			    container_slot_get(f->container, CONTAINER_SLOT_PROCSYS);
+			if (fc)
+				fd_cache_drop(fc, f->path);
+		}
 	}
 	kpath_of(f->path, kpath, sizeof(kpath));
 	return nsreq_read(c, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);

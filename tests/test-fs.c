@@ -478,3 +478,48 @@ Test(fs, kernel_caches_never_cross_containers)
 	testns_stop(&a);
 	testns_stop(&b);
 }
+
+/* Reused fds: only for files every credential may read, and never across containers. */
+Test(fs, reused_fds_never_cross_credentials_or_containers)
+{
+	struct testns a, b;
+	char *out;
+
+	/* root of a container without a user namespace reads a 0600 file, then a user of
+	 * the same container must still be refused, as by the kernel */
+	ct_start(&a, CT_FLAGS & ~CLONE_NEWUSER, 0, NULL);
+	for (int i = 0; i < 2; i++) {
+		out = ct_sh(&a, "cat /proc/sys/net/ipv4/tcp_fastopen_key >/dev/null && echo ok",
+			    NULL);
+		cr_assert_str_eq(out, "ok");
+		out = ct_sh(&a, "cat /proc/sys/kernel/usermodehelper/bset >/dev/null && echo ok",
+			    NULL);
+		cr_assert_str_eq(out, "ok");
+		out = ct_sh(&a,
+			    "setpriv --reuid 1000 --regid 1000 --clear-groups "
+			    "cat /proc/sys/net/ipv4/tcp_fastopen_key 2>&1",
+			    NULL);
+		cr_assert(strstr(out, "Permission denied"), "a user read a 0600 file: %s", out);
+		out = ct_sh(&a,
+			    "setpriv --reuid 1000 --regid 1000 --clear-groups "
+			    "cat /proc/sys/kernel/usermodehelper/bset 2>&1",
+			    NULL);
+		cr_assert(strstr(out, "Permission denied"), "a user read a 0600 file: %s", out);
+		/* a world-readable one is read by both */
+		cr_assert_str_eq(ct_sh(&a,
+				       "echo 33 > /proc/sys/net/ipv4/ip_default_ttl; "
+				       "setpriv --reuid 1000 --regid 1000 --clear-groups "
+				       "cat /proc/sys/net/ipv4/ip_default_ttl",
+				       NULL),
+				 "33");
+	}
+	/* another container reading the same path gets its own namespace's value */
+	ct_start(&b, CT_FLAGS, 0, NULL);
+	cr_assert_str_eq(ct_sh(&b, "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	cr_assert_str_eq(ct_sh(&a, "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "33");
+	/* a process of container a in a network namespace of its own (nested unshare):
+	 * same container, another namespace, another value */
+	cr_assert_str_eq(ct_sh(&a, "unshare -n cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	testns_stop(&a);
+	testns_stop(&b);
+}

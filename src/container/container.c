@@ -577,12 +577,49 @@ static struct container *find_locked(struct container_registry *reg, const struc
 	return NULL;
 }
 
+/*
+ * Most callers sit directly in their container's topmost user (or pid) namespace: two
+ * stat()s find a registered container without walking namespace parents. A registered
+ * id is always a topmost namespace, and while its init lives the inode cannot be reused.
+ */
+static struct container *lookup_fast(struct container_registry *reg, pid_t pid)
+{
+	struct container_id id = {NS_USER, 0};
+	struct container *c;
+
+	if (ns_get_inode(pid, NS_USER, &id.ino) < 0)
+		return NULL;
+	if (id.ino == host_ino[NS_USER]) {
+		id.type = NS_PID;
+		if (ns_get_inode(pid, NS_PID, &id.ino) < 0 || id.ino == host_ino[NS_PID])
+			return NULL;
+	}
+	pthread_mutex_lock(&reg->lock);
+	c = find_locked(reg, &id);
+	if (c) {
+		struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
+
+		if (poll(&p, 1, 0) == 0)
+			container_ref(c);
+		else
+			c = NULL; /* its init exited: the watch thread is about to drop it */
+	}
+	pthread_mutex_unlock(&reg->lock);
+	return c;
+}
+
 int container_registry_get(struct container_registry *reg, pid_t pid, struct container **ret)
 {
 	struct container_id id;
 	struct container *c, *other;
 	int r;
 
+	pthread_once(&host_once, load_host_namespaces);
+	c = lookup_fast(reg, pid);
+	if (c) {
+		*ret = c;
+		return 0;
+	}
 	r = container_identify(pid, &id);
 	if (r < 0)
 		return r;

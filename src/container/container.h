@@ -84,7 +84,12 @@ unsigned container_value_count(struct container *c);
  * Opaque per-container slots for handlers that keep computed state (a load average, a
  * cgroup view). free_fn runs when the container is released.
  */
-enum container_slot { CONTAINER_SLOT_CGROUP, CONTAINER_SLOT_LOADAVG, _CONTAINER_SLOT_MAX };
+enum container_slot {
+	CONTAINER_SLOT_CGROUP,
+	CONTAINER_SLOT_LOADAVG,
+	CONTAINER_SLOT_PROCSYS,
+	_CONTAINER_SLOT_MAX,
+};
 void *container_slot_get(struct container *c, enum container_slot s);
 /* Stores p if the slot is empty and returns the slot's value (p or the earlier one);
  * if another value was there, p is freed with free_fn. */

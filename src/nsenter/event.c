@@ -170,6 +170,35 @@ static int prepare(struct nsenter_event *ev, struct nsenter_child_params *p, str
 	return 0;
 }
 
+/*
+ * The agent key from the caller's namespace links, without opening them: enough to find
+ * a live agent, whose namespaces cannot be freed (and their inodes reused) while it
+ * lives. Only a new agent needs the fds, opened and checked by prepare().
+ */
+static int quick_key(struct nsenter_event *ev, struct agent_key *key)
+{
+	int r;
+
+	*key = (struct agent_key){.tag = ev->tag, .clone_flags = ev->clone_flags};
+	for (int t = 0; t < _NS_TYPE_MAX; t++) {
+		uint64_t ino;
+
+		if (!(ev->ns_mask & NS_FLAG(t)))
+			continue;
+		r = ns_get_inode(ev->pid, t, &ino);
+		if (r < 0)
+			return r;
+		key->ns_ino[t] = ino == nsenter_service_own_ns(ev->svc, t) ? 0 : ino;
+	}
+	if (ev->caller_creds) {
+		r = creds_read(ev->pid, &key->creds);
+		if (r < 0)
+			return r;
+		key->has_creds = true;
+	}
+	return 0;
+}
+
 static int send_oneshot(struct nsenter_event *ev, struct nsenter_child_params *p)
 {
 	_cleanup_close_ int child_sock = -EBADF;
@@ -222,6 +251,23 @@ int nsenter_event_send_request(struct nsenter_event *ev)
 		return -EINVAL;
 	if (ev->child_pidfd >= 0 || ev->resp)
 		return -EALREADY;
+
+	if (ev->use_agent && quick_key(ev, &key) == 0) {
+		struct nsenter_message *m = NULL;
+		int fd = -EBADF;
+
+		r = nsenter_service_agent_request_existing(ev->svc, &key, ev->req, &m, &fd,
+							   &ev->child_pid);
+		if (r != -ENOENT) {
+			if (r < 0) {
+				set_error(ev, r, "nsenter agent failed");
+				return r;
+			}
+			nsenter_event_set_response_msg(ev, m);
+			ev->resp_fd = fd;
+			return 0;
+		}
+	}
 
 	r = prepare(ev, &p, &key);
 	if (r < 0) {

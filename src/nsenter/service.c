@@ -61,6 +61,8 @@ struct nsenter_service {
 	struct spawn_job *queue;
 	bool stopping;
 
+	uint64_t own_ns[_NS_TYPE_MAX];
+
 	pthread_mutex_t lock; /* agents list and stats */
 	struct agent *agents;
 	struct nsenter_stats stats;
@@ -237,6 +239,8 @@ int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter
 	if (s->cfg.max_agent_fds == 0)
 		s->cfg.max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS;
 	s->daemon_pid = getpid();
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		(void)ns_get_inode(s->daemon_pid, t, &s->own_ns[t]);
 	pthread_mutex_init(&s->spawn_lock, NULL);
 	pthread_cond_init(&s->spawn_cond, NULL);
 	pthread_cond_init(&s->spawn_done, NULL);
@@ -473,6 +477,33 @@ static int agent_roundtrip(struct nsenter_service *s, struct agent *a,
 		agent_fd_store(s, a, req->path, req->flags, fd);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+uint64_t nsenter_service_own_ns(const struct nsenter_service *s, enum ns_type t)
+{
+	return t < _NS_TYPE_MAX ? s->own_ns[t] : 0;
+}
+
+int nsenter_service_agent_request_existing(struct nsenter_service *s, const struct agent_key *key,
+					   const struct nsenter_message *req,
+					   struct nsenter_message **ret, int *ret_fd,
+					   pid_t *ret_pid)
+{
+	struct agent *a = agent_find(s, key);
+	int r;
+
+	if (!a)
+		return -ENOENT;
+	pthread_mutex_lock(&s->lock);
+	s->stats.agent_hits++;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&a->lock);
+	r = agent_roundtrip(s, a, req, ret, ret_fd);
+	pthread_mutex_unlock(&a->lock);
+	*ret_pid = a->pid;
+	agent_put(s, a, r < 0);
+	/* An agent found dead is dropped; the caller starts a fresh one. */
+	return r == -ECONNRESET ? -ENOENT : r;
 }
 
 int nsenter_service_agent_request(struct nsenter_service *s, const struct agent_key *key,

@@ -81,6 +81,16 @@ void nsenter_service_count_timeout(struct nsenter_service *s);
 
 struct agent;
 /*
+ * Sends req to the live agent for key, if there is one: -ENOENT if none (nothing sent),
+ * else as nsenter_service_agent_request().
+ */
+int nsenter_service_agent_request_existing(struct nsenter_service *s, const struct agent_key *key,
+					   const struct nsenter_message *req,
+					   struct nsenter_message **ret, int *ret_fd,
+					   pid_t *ret_pid);
+/* The inode of the daemon's own namespace of type t (never joined: keys say 0). */
+uint64_t nsenter_service_own_ns(const struct nsenter_service *s, enum ns_type t);
+/*
  * Sends req to a live agent for key (spawning one from the given params if none), waits
  * for the response. The agent's fd cache answers opens with pass_fd when it can: the
  * returned fd is then a dup the caller owns. -ECONNRESET/-ETIMEDOUT stop the agent.
