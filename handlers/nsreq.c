@@ -186,6 +186,10 @@ int nsreq_read_fd(int fd, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/* procfs and sysfs hand over all there is at once when the buffer is large
+		 * enough: a short read is the end, no second call needed to see EOF. */
+		if (len < cap)
+			break;
 		if (len == cap) {
 			char *nb;
 
