@@ -3,6 +3,7 @@
 #include "handlers/emulated.h"
 #include "handlers/procsys.h"
 #include "handlers/resources.h"
+#include "handlers/stats.h"
 #include "handlers/sysfs.h"
 #include "handlers/uptime.h"
 #include "util/macro.h"
@@ -13,6 +14,7 @@ const struct handler_family handler_families[] = {
     {"uptime", uptime_handlers, &n_uptime_handlers, NULL},
     {"sysfs", sysfs_handlers, &n_sysfs_handlers, NULL},
     {"resources", resources_handlers, &n_resources_handlers, NULL},
+    {"stats", stats_handlers, &n_stats_handlers, NULL},
 };
 
 const size_t n_handler_families = ELEMENTSOF(handler_families);

@@ -20,6 +20,7 @@ struct pb_caller {
 	gid_t gid;
 	struct container *container;
 	struct nsenter_service *nsenter;
+	struct container_registry *containers;
 };
 
 /* One open file. A handler may keep a kernel fd or private data in it. */

@@ -523,3 +523,44 @@ Test(fs, reused_fds_never_cross_credentials_or_containers)
 	testns_stop(&a);
 	testns_stop(&b);
 }
+
+/* The daemon's counters, for the host's root; containers are released with their init. */
+Test(fs, counters_and_release_of_containers)
+{
+	char path[300], before[512], after[512], cmd[400];
+	struct testns t[5];
+	unsigned c0, a0, c1, a1, c2, a2;
+
+	daemon_path(&d, ".procbox-stats", path, sizeof(path));
+	cr_assert_eq(read_line(path, before, sizeof(before)), 0);
+	cr_assert_eq(sscanf(strstr(before, "\"containers\""), "\"containers\": %u, \"agents\": %u",
+			    &c0, &a0),
+		     2, "%s", before);
+	for (int k = 0; k < 5; k++) {
+		ct_start(&t[k], CT_FLAGS, 0, NULL);
+		cr_assert_str_eq(ct_sh(&t[k], "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	}
+	cr_assert_eq(read_line(path, after, sizeof(after)), 0);
+	cr_assert_eq(
+	    sscanf(strstr(after, "\"containers\""), "\"containers\": %u, \"agents\": %u", &c1, &a1),
+	    2);
+	cr_assert_geq(c1, c0 + 5, "%s", after);
+	cr_assert_geq(a1, a0 + 5, "%s", after);
+	/* not for containers, not even their root */
+	snprintf(cmd, sizeof(cmd), "cat %s 2>&1", path);
+	cr_assert(strstr(ct_sh(&t[0], cmd, NULL), "No such file"));
+	for (int k = 0; k < 5; k++)
+		testns_stop(&t[k]);
+	/* the pidfd watch releases them (and their agents) promptly */
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(read_line(path, after, sizeof(after)), 0);
+		sscanf(strstr(after, "\"containers\""), "\"containers\": %u, \"agents\": %u", &c2,
+		       &a2);
+		if (c2 <= c0 && a2 <= a0)
+			break;
+		usleep(20000);
+	}
+	cr_assert_leq(c2, c0, "containers left: %s", after);
+	cr_assert_leq(a2, a0, "agents left: %s", after);
+	cr_assert_eq(daemon_children(&d, NULL, 0), (int)a2);
+}

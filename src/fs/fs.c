@@ -45,6 +45,7 @@ static int caller_get(fuse_req_t req, struct pb_caller *c)
 	    .uid = ctx->uid,
 	    .gid = ctx->gid,
 	    .nsenter = fs->nsenter,
+	    .containers = fs->containers,
 	};
 	if (ctx->pid <= 0)
 		return -EIO;
@@ -291,6 +292,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	    .gid = fuse_req_ctx(req)->gid,
 	    .container = f->container,
 	    .nsenter = fs_of(req)->nsenter,
+	    .containers = fs_of(req)->containers,
 	};
 	r = tree_read(&c, f, buf, size, off);
 	if (r < 0)
@@ -308,6 +310,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	    .gid = fuse_req_ctx(req)->gid,
 	    .container = f->container,
 	    .nsenter = fs_of(req)->nsenter,
+	    .containers = fs_of(req)->containers,
 	};
 	int r;
 
