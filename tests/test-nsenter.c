@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,19 @@
 #include "nsenter/service.h"
 
 static struct nsenter_service *svc;
+
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int n = 0, c;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
 
 static void setup(void)
 {
@@ -480,4 +495,55 @@ Test(nsenter, agents_are_reused_keyed_and_released)
 	cr_assert_eq(count_children(), children + 3);
 	testns_stop(&a);
 	testns_stop(&b);
+}
+
+/* Joining a pid namespace takes a fork; a private mount namespace with fresh procfs and
+ * sysfs leaves nothing behind, neither in the container nor on the host. */
+Test(nsenter, pid_namespace_and_private_mounts)
+{
+	struct testns_opts o = {.clone_flags =
+				    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS,
+				.uid_map = "0 100000 65536",
+				.gid_map = "0 100000 65536"};
+	char before[64], after[64], host_before[64], host_after[64], buf[64];
+	struct testns t;
+
+	cr_assert_eq(testns_start(&o, &t), 0);
+	cr_assert_eq(testns_sh(&t, "wc -l < /proc/self/mountinfo", before, sizeof(before)), 0);
+	snprintf(host_before, sizeof(host_before), "%d", count_lines("/proc/self/mountinfo"));
+	for (int i = 0; i < 3; i++) {
+		_cleanup_event_ struct nsenter_event *ev = nsenter_service_new_event(
+		    svc, t.pid, 0, 0, ns_mask_of(&t) | NS_FLAG(NS_PID), CLONE_NEWNS,
+		    req_new(NSENTER_MSG_READ_REQ, "/proc/sys/kernel/ns_last_pid"), false);
+		struct nsenter_message *resp;
+
+		cr_assert_eq(nsenter_event_send_request(ev), 0);
+		cr_assert_eq(nsenter_event_result(ev), 0, "%s",
+			     strna(nsenter_event_get_response_msg(ev)->errmsg));
+		resp = nsenter_event_get_response_msg(ev);
+		memcpy(buf, resp->data, MIN(resp->data_len, sizeof(buf) - 1));
+		buf[MIN(resp->data_len, sizeof(buf) - 1)] = 0;
+		/* the serving process was forked inside the container's pid namespace: its
+		 * last pid is a small number there, not the host's */
+		cr_assert_lt(atoi(buf), 100, "ns_last_pid %s", buf);
+		cr_assert_gt(atoi(buf), 0);
+	}
+	{
+		/* sysfs of the container's network namespace: only its lo */
+		_cleanup_event_ struct nsenter_event *ev = nsenter_service_new_event(
+		    svc, t.pid, 0, 0, ns_mask_of(&t), CLONE_NEWNS,
+		    req_new(NSENTER_MSG_READDIR_REQ, "/sys/devices/virtual/net"), false);
+		struct nsenter_message *resp;
+
+		cr_assert_eq(nsenter_event_send_request(ev), 0);
+		cr_assert_eq(nsenter_event_result(ev), 0);
+		resp = nsenter_event_get_response_msg(ev);
+		cr_assert_eq(resp->n_entries, 1);
+		cr_assert_str_eq(resp->entries[0].name, "lo");
+	}
+	cr_assert_eq(testns_sh(&t, "wc -l < /proc/self/mountinfo", after, sizeof(after)), 0);
+	cr_assert_str_eq(before, after, "mounts left in the container");
+	snprintf(host_after, sizeof(host_after), "%d", count_lines("/proc/self/mountinfo"));
+	cr_assert_str_eq(host_before, host_after, "mounts left on the host");
+	testns_stop(&t);
 }
