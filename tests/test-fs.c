@@ -393,6 +393,20 @@ Test(fs, clear_errors)
 		  WEXITSTATUS(status));
 	rmdir("/tmp/procbox-nofuse");
 
+	/* not root */
+	pid = fork();
+	if (pid == 0) {
+		if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
+			_exit(100);
+		const char *mnt[] = {"procbox", "-f", "/tmp/procbox-notroot", NULL};
+		char o[1024];
+		int r = run_procbox(mnt, o, sizeof(o));
+		_exit(r == 1 && strstr(o, "must run as root") ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "not root: %d",
+		  WEXITSTATUS(status));
+
 	const char *help[] = {"procbox", "--help", NULL};
 	cr_assert_eq(run_procbox(help, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "Usage: procbox"));
