@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach/entry.h"
 #include "config.h"
 #include "container/container.h"
 #include "fs/fs.h"
@@ -267,11 +268,15 @@ int main(int argc, char **argv)
 	struct options o;
 	int r, ret = EXIT_FAILURE;
 
+	if (attach_is_command(argc, argv))
+		return attach_command_main(argc, argv);
 	r = parse_args(argc, argv, &o);
 	if (r <= 0)
 		return r == 0 ? EXIT_SUCCESS : 2;
 	if (o.debug)
 		log_set_max_level(LOG_LEVEL_DEBUG);
+	/* Before check_environment() unmounts an earlier procbox's dead mount. */
+	(void)attach_restart_prepare(o.mountpoint);
 	if (check_environment(&o) < 0)
 		return EXIT_FAILURE;
 
@@ -327,6 +332,10 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_clone_fd(loop, 1);
 	log_info("Serving %s (timeout %d ms, agents at most %u)", o.mountpoint, o.timeout_ms,
 		 o.max_agents);
+	/* Containers left with dead mounts by an earlier procbox get this one's. */
+	r = attach_restart_start(o.mountpoint);
+	if (r < 0)
+		log_warn(r, "Cannot start re-attaching containers: %m");
 	r = fuse_session_loop_mt(se, loop);
 	/* libfuse's signal handlers leave the signal number as the loop's result */
 	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? EXIT_SUCCESS : EXIT_FAILURE;

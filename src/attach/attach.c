@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "attach/attach.h"
+#include "attach/mountinfo.h"
+#include "nsenter/namespaces.h"
+#include "util/macro.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+const char *const attach_points[] = {
+    "proc/sys",
+    "proc/uptime",
+    "proc/swaps",
+    "proc/meminfo",
+    "proc/cpuinfo",
+    "proc/stat",
+    "proc/loadavg",
+    "proc/diskstats",
+    "sys/kernel/config",
+    "sys/kernel/debug",
+    "sys/kernel/tracing",
+    "sys/kernel/security",
+    "sys/module/nf_conntrack/parameters/hashsize",
+    "sys/devices/virtual/net",
+    "sys/devices/virtual/dmi/id/product_uuid",
+    /* Files, not the folder: the kernel's cpufreq, cpuidle, vulnerabilities, ... stay. */
+    "sys/devices/system/cpu/online",
+    "sys/devices/system/cpu/possible",
+    "sys/devices/system/cpu/present",
+};
+const size_t n_attach_points = ELEMENTSOF(attach_points);
+_Static_assert(ELEMENTSOF(attach_points) <= ATTACH_MAX_POINTS, "raise ATTACH_MAX_POINTS");
+
+int attach_check_mountpoint(const char *mountpoint)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	const struct mountinfo_entry *top;
+	char real[PATH_MAX];
+	struct statfs sf;
+	int r;
+
+	if (statfs(mountpoint, &sf) < 0)
+		return errno == ENOTCONN ? -ENOTCONN : -ENODEV;
+	if (sf.f_type != FUSE_SUPER_MAGIC || !realpath(mountpoint, real))
+		return -ENODEV;
+	r = mountinfo_read_pid(getpid(), &mi);
+	if (r < 0)
+		return r;
+	top = mountinfo_find_top(mi, real);
+	return mountinfo_entry_is_procbox(top) ? 0 : -ENODEV;
+}
+
+int attach_shares_mount_ns(pid_t pid)
+{
+	uint64_t a, b;
+	int r;
+
+	r = ns_get_inode(pid, NS_MNT, &a);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	r = ns_get_inode(getpid(), NS_MNT, &b);
+	if (r < 0)
+		return r;
+	return a == b;
+}
+
+static void items_init(struct attach_item *items, enum nsmount_action action)
+{
+	for (size_t i = 0; i < n_attach_points; i++)
+		items[i] = (struct attach_item){
+		    .path = attach_points[i],
+		    .op = {.path = attach_points[i], .action = action, .tree_fd = -EBADF},
+		};
+}
+
+static void items_close(struct attach_item *items)
+{
+	for (size_t i = 0; i < n_attach_points; i++)
+		items[i].op.tree_fd = safe_close(items[i].op.tree_fd);
+}
+
+/* A detached copy of the daemon's mount at path; closing it unmounts it again unless it
+ * was moved somewhere. */
+static int open_served_tree(const char *mountpoint, const char *path, int *ret_fd, mode_t *ret_type)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char full[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s/%s", mountpoint, path) >= sizeof(full))
+		return -ENAMETOOLONG;
+	fd = open_tree(AT_FDCWD, full, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	*ret_type = st.st_mode & S_IFMT;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int attach_container(const char *mountpoint, pid_t pid, const char *base, struct attach_item *items)
+{
+	struct nsmount_op ops[ATTACH_MAX_POINTS];
+	size_t n = 0;
+	int r;
+
+	items_init(items, NSMOUNT_ATTACH);
+	for (size_t i = 0; i < n_attach_points; i++) {
+		r = open_served_tree(mountpoint, items[i].path, &items[i].op.tree_fd,
+				     &items[i].op.tree_type);
+		if (r < 0)
+			items[i].serve_error = r;
+		else
+			ops[n++] = items[i].op;
+	}
+	r = n > 0 ? nsmount_run(pid, base, ops, n, ATTACH_TIMEOUT_MS) : 0;
+	for (size_t i = 0, k = 0; r >= 0 && i < n_attach_points; i++)
+		if (items[i].serve_error == 0)
+			items[i].op = ops[k++];
+	items_close(items);
+	return r;
+}
+
+int detach_container(pid_t pid, const char *base, struct attach_item *items)
+{
+	struct nsmount_op ops[ATTACH_MAX_POINTS];
+	int r;
+
+	items_init(items, NSMOUNT_DETACH);
+	for (size_t i = 0; i < n_attach_points; i++)
+		ops[i] = items[i].op;
+	r = nsmount_run(pid, base, ops, n_attach_points, ATTACH_TIMEOUT_MS);
+	for (size_t i = 0; r >= 0 && i < n_attach_points; i++)
+		items[i].op = ops[i];
+	return r;
+}
+
+bool attach_outcome_ok(const struct attach_item *it)
+{
+	if (it->serve_error)
+		return it->serve_error == -ENOENT;
+	return it->op.outcome != NSMOUNT_FAILED && it->op.outcome != NSMOUNT_PENDING;
+}

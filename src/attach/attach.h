@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "attach/nsmount.h"
+
+#define ATTACH_DEFAULT_MOUNTPOINT "/var/lib/procbox"
+/* A child that takes longer is stuck (on a FUSE daemon that does not answer, say). */
+#define ATTACH_TIMEOUT_MS 10000
+
+/*
+ * The paths procbox covers in a container, relative to both the container's root and
+ * procbox's mountpoint ("proc/sys" is <mountpoint>/proc/sys over the container's
+ * /proc/sys). Folders listed here are covered whole; a path the daemon does not serve is
+ * left alone.
+ */
+#define ATTACH_MAX_POINTS 32
+extern const char *const attach_points[];
+extern const size_t n_attach_points;
+
+/* One point's fate. */
+struct attach_item {
+	const char *path;
+	int serve_error; /* attach: 0, or why procbox's mount has no tree for it (-ENOENT) */
+	struct nsmount_op op;
+};
+
+/* 0 if mountpoint carries a live procbox mount; -ENOTCONN if its daemon is gone, -ENODEV
+ * if it is something else (or nothing). */
+int attach_check_mountpoint(const char *mountpoint);
+
+/* 1 if pid is in the caller's own mount namespace, 0 if not, or a negative errno. */
+int attach_shares_mount_ns(pid_t pid);
+
+/*
+ * Covers every attach point the daemon serves at mountpoint in pid's mount namespace,
+ * targets resolved below base (NULL: pid's root; an OCI hook passes the bundle's rootfs).
+ * items holds n_attach_points entries. Returns 0 when the child ran (see each item's
+ * outcome) or a negative errno.
+ */
+int attach_container(const char *mountpoint, pid_t pid, const char *base,
+		     struct attach_item *items);
+
+/* Removes procbox's mounts from every attach point of pid's container. */
+int detach_container(pid_t pid, const char *base, struct attach_item *items);
+
+/* An outcome that leaves procbox serving the path, or a skip the user asked for: none of
+ * them is an error. */
+bool attach_outcome_ok(const struct attach_item *it);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * One line of /proc/<pid>/mountinfo (proc(5)). Paths are unescaped; mountpoint is as the
+ * reading process's view of <pid> shows it: relative to <pid>'s root.
+ */
+struct mountinfo_entry {
+	int mnt_id;
+	int parent_id;
+	unsigned major;
+	unsigned minor;
+	char *root;	  /* the mount's root inside its file system */
+	char *mountpoint; /* absolute */
+	bool readonly;	  /* per-mount "ro" */
+	bool shared;	  /* has a "shared:N" optional field: mounts here propagate */
+	char *fstype;	  /* "fuse.procbox", "proc", ... */
+	char *source;
+};
+
+struct mountinfo {
+	struct mountinfo_entry *entries; /* in the file's order: a parent before its children */
+	size_t n;
+};
+
+/* Parses the whole text; -EBADMSG for a malformed line. */
+int mountinfo_parse(const char *text, struct mountinfo **ret);
+int mountinfo_read_fd(int fd, struct mountinfo **ret);
+int mountinfo_read_pid(pid_t pid, struct mountinfo **ret);
+void mountinfo_free(struct mountinfo *mi);
+static inline void mountinfo_freep(struct mountinfo **mi)
+{
+	mountinfo_free(*mi);
+}
+#define _cleanup_mountinfo_ __attribute__((cleanup(mountinfo_freep)))
+
+const struct mountinfo_entry *mountinfo_find_id(const struct mountinfo *mi, int mnt_id);
+/* The mount on top at mountpoint (the last one mounted there), or NULL. */
+const struct mountinfo_entry *mountinfo_find_top(const struct mountinfo *mi,
+						 const char *mountpoint);
+
+/* A mount of a procbox daemon (any instance): what attach places, detach removes and a
+ * restart replaces. */
+bool mountinfo_entry_is_procbox(const struct mountinfo_entry *e);

@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * procbox attach/detach, the OCI pieces (state, config.json, the runc wrapper's argument
+ * scan) and the re-attach after a restart: parsers on fixed input, then real containers
+ * (unshare'd namespaces) and a real daemon killed with SIGKILL and started again.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach/attach.h"
+#include "attach/mountinfo.h"
+#include "attach/nsmount.h"
+#include "attach/oci.h"
+#include "attach/restart.h"
+#include "attach/runc.h"
+#include "lib/testns.h"
+#include "util/fileio.h"
+#include "util/macro.h"
+
+/* ---------- mountinfo ---------- */
+
+static const char sample_mountinfo[] =
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"
+    "40 23 0:45 /proc/sys /proc/sys rw,nosuid,nodev,relatime - fuse.procbox procbox "
+    "rw,user_id=0,group_id=0,allow_other\n"
+    "41 40 0:46 /proc/sys /proc/sys rw,nosuid,nodev,relatime - fuse.procbox procbox "
+    "rw,user_id=0,group_id=0,allow_other\n"
+    "50 22 0:47 / /tmp/with\\040space\\134x ro,relatime master:3 shared:7 - tmpfs tmpfs ro\n"
+    "51 22 0:48 / /var/lib/lxcfs rw - fuse.lxcfs lxcfs rw\n"
+    "52 22 0:49 / /elsewhere rw - fuse.procbox other rw\n";
+
+Test(mountinfo, parses_fields_escapes_and_optional_fields)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	const struct mountinfo_entry *e;
+
+	cr_assert_eq(mountinfo_parse(sample_mountinfo, &mi), 0);
+	cr_assert_eq(mi->n, 7);
+	e = &mi->entries[0];
+	cr_assert_eq(e->mnt_id, 22);
+	cr_assert_eq(e->parent_id, 1);
+	cr_assert_eq(e->major, 8);
+	cr_assert_eq(e->minor, 1);
+	cr_assert_str_eq(e->mountpoint, "/");
+	cr_assert(e->shared);
+	cr_assert_not(e->readonly);
+	cr_assert_str_eq(e->fstype, "ext4");
+	cr_assert_str_eq(e->source, "/dev/sda1");
+
+	e = mountinfo_find_id(mi, 50);
+	cr_assert_not_null(e);
+	cr_assert_str_eq(e->mountpoint, "/tmp/with space\\x");
+	cr_assert(e->readonly);
+	cr_assert(e->shared, "shared:7 after master:3");
+	cr_assert_str_eq(e->fstype, "tmpfs");
+
+	e = mountinfo_find_id(mi, 40);
+	cr_assert_str_eq(e->root, "/proc/sys");
+	cr_assert_not(e->shared);
+	cr_assert(mountinfo_entry_is_procbox(e));
+	cr_assert_not(mountinfo_entry_is_procbox(mountinfo_find_id(mi, 51)), "lxcfs");
+	cr_assert_not(mountinfo_entry_is_procbox(mountinfo_find_id(mi, 52)), "source must match");
+	cr_assert_not(mountinfo_entry_is_procbox(NULL));
+	cr_assert_null(mountinfo_find_id(mi, 99));
+}
+
+Test(mountinfo, top_is_the_last_mount_stacked_on_a_path)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+
+	cr_assert_eq(mountinfo_parse(sample_mountinfo, &mi), 0);
+	cr_assert_eq(mountinfo_find_top(mi, "/proc/sys")->mnt_id, 41);
+	cr_assert_eq(mountinfo_find_top(mi, "/proc")->mnt_id, 23);
+	cr_assert_null(mountinfo_find_top(mi, "/proc/sys/kernel"));
+}
+
+Test(mountinfo, refuses_malformed_lines)
+{
+	static const char *const bad[] = {
+	    "22 1 8:1 / / rw,relatime shared:1 ext4 /dev/sda1 rw\n", /* no separator */
+	    "22 1 8:1 / /\n",
+	    "x 1 8:1 / / rw - ext4 /dev/sda1 rw\n",
+	    "22 1 8:1 / / rw -\n",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct mountinfo *mi = NULL;
+
+		cr_assert_eq(mountinfo_parse(bad[i], &mi), -EBADMSG, "line %zu", i);
+		cr_assert_null(mi);
+	}
+}
+
+Test(mountinfo, reads_this_process)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+
+	cr_assert_eq(mountinfo_read_pid(getpid(), &mi), 0);
+	cr_assert_gt(mi->n, 0);
+	cr_assert_not_null(mountinfo_find_top(mi, "/"));
+}
+
+/* ---------- OCI documents ---------- */
+
+Test(oci, state_needs_pid_and_absolute_bundle)
+{
+	static const char good[] =
+	    "{\"ociVersion\":\"1.0.2\",\"id\":\"abc\",\"status\":\"creating\","
+	    "\"pid\":4242,\"bundle\":\"/run/b\",\"annotations\":{}}";
+	static const char *const bad[] = {
+	    "{\"id\":\"abc\",\"bundle\":\"/run/b\"}",
+	    "{\"id\":\"abc\",\"pid\":0,\"bundle\":\"/run/b\"}",
+	    "{\"id\":\"abc\",\"pid\":\"12\",\"bundle\":\"/run/b\"}",
+	    "{\"id\":\"abc\",\"pid\":12,\"bundle\":\"run/b\"}",
+	    "{\"id\":\"abc\",\"pid\":12}",
+	    "[1,2]",
+	    "not json",
+	    "{\"pid\":12,\"bundle\":\"/b\"} trailing",
+	};
+	struct oci_state s;
+
+	cr_assert_eq(oci_state_parse(good, strlen(good), &s), 0);
+	cr_assert_eq(s.pid, 4242);
+	cr_assert_str_eq(s.id, "abc");
+	cr_assert_str_eq(s.status, "creating");
+	cr_assert_str_eq(s.bundle, "/run/b");
+	oci_state_done(&s);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		cr_assert_eq(oci_state_parse(bad[i], strlen(bad[i]), &s), -EBADMSG, "%s", bad[i]);
+}
+
+static char bundle_dir[64];
+
+static void bundle_setup(void)
+{
+	snprintf(bundle_dir, sizeof(bundle_dir), "/tmp/procbox-bundle-XXXXXX");
+	cr_assert_not_null(mkdtemp(bundle_dir));
+}
+
+static void bundle_teardown(void)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle_dir);
+	unlink(p);
+	rmdir(bundle_dir);
+}
+
+static void write_config(const char *text, mode_t mode)
+{
+	char p[128];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle_dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static json_object *read_config(void)
+{
+	_cleanup_free_ char *text = NULL;
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle_dir);
+	cr_assert_eq(read_full_file(p, &text, NULL), 0);
+	return json_tokener_parse(text);
+}
+
+Test(oci, bundle_rootfs_relative_and_absolute, .init = bundle_setup, .fini = bundle_teardown)
+{
+	struct oci_bundle b;
+	char want[128];
+
+	write_config("{\"root\":{\"path\":\"rootfs\"},\"linux\":{\"readonlyPaths\":"
+		     "[\"/proc/bus\",\"/proc/sys\"]}}",
+		     0600);
+	cr_assert_eq(oci_bundle_read(bundle_dir, &b), 0);
+	snprintf(want, sizeof(want), "%s/rootfs", bundle_dir);
+	cr_assert_str_eq(b.rootfs, want);
+	cr_assert(b.proc_sys_readonly);
+	oci_bundle_done(&b);
+
+	write_config("{\"root\":{\"path\":\"/var/lib/x/merged\"},\"linux\":{}}", 0600);
+	cr_assert_eq(oci_bundle_read(bundle_dir, &b), 0);
+	cr_assert_str_eq(b.rootfs, "/var/lib/x/merged");
+	cr_assert_not(b.proc_sys_readonly);
+	oci_bundle_done(&b);
+
+	write_config("{\"linux\":{}}", 0600);
+	cr_assert_eq(oci_bundle_read(bundle_dir, &b), -EBADMSG);
+}
+
+Test(oci, add_hook_edits_once_and_keeps_the_rest, .init = bundle_setup, .fini = bundle_teardown)
+{
+	static const char *const args[] = {"procbox", "hook", "--mountpoint", "/m", NULL};
+	static const char *const unprotect[] = {"/proc/sys", NULL};
+	json_object *cfg, *v, *h;
+	struct stat st;
+	char p[128];
+
+	write_config("{\"ociVersion\":\"1.0.2-dev\",\"root\":{\"path\":\"rootfs\"},"
+		     "\"hooks\":{\"prestart\":[{\"path\":\"/usr/bin/other\"}]},"
+		     "\"linux\":{\"resources\":{\"memory\":{\"limit\":9223372036854775807,"
+		     "\"swap\":18446744073709551615}},"
+		     "\"readonlyPaths\":[\"/proc/bus\",\"/proc/sys\",\"/proc/sysrq-trigger\"],"
+		     "\"maskedPaths\":[\"/proc/kcore\"]},\"x-unknown\":{\"deep\":[1,2.5,null]}}",
+		     0640);
+	cr_assert_eq(oci_bundle_add_hook(bundle_dir, "/usr/local/bin/procbox", args, unprotect), 1);
+	cfg = read_config();
+	cr_assert_not_null(cfg);
+
+	cr_assert(json_object_object_get_ex(cfg, "hooks", &v));
+	cr_assert(json_object_object_get_ex(v, "prestart", &h), "other stages stay");
+	cr_assert(json_object_object_get_ex(v, "createRuntime", &h));
+	cr_assert_eq(json_object_array_length(h), 1);
+	h = json_object_array_get_idx(h, 0);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(h, "path")),
+			 "/usr/local/bin/procbox");
+	v = json_object_object_get(h, "args");
+	cr_assert_eq(json_object_array_length(v), 4);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 1)), "hook");
+
+	v = json_object_object_get(json_object_object_get(cfg, "linux"), "readonlyPaths");
+	cr_assert_eq(json_object_array_length(v), 2);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 0)), "/proc/bus");
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 1)),
+			 "/proc/sysrq-trigger");
+	v = json_object_object_get(json_object_object_get(cfg, "linux"), "resources");
+	v = json_object_object_get(json_object_object_get(v, "memory"), "swap");
+	cr_assert_eq(json_object_get_uint64(v), UINT64_MAX, "large numbers survive");
+	cr_assert(json_object_object_get_ex(cfg, "x-unknown", &v), "unknown keys survive");
+	json_object_put(cfg);
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle_dir);
+	cr_assert_eq(stat(p, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0640, "the file keeps its mode");
+
+	cr_assert_eq(oci_bundle_add_hook(bundle_dir, "/usr/local/bin/procbox", args, unprotect), 0,
+		     "a second run changes nothing");
+	cfg = read_config();
+	v = json_object_object_get(json_object_object_get(cfg, "hooks"), "createRuntime");
+	cr_assert_eq(json_object_array_length(v), 1);
+	json_object_put(cfg);
+}
+
+Test(oci, add_hook_creates_missing_sections, .init = bundle_setup, .fini = bundle_teardown)
+{
+	static const char *const args[] = {"procbox", "hook", NULL};
+	static const char *const unprotect[] = {"/proc/sys", NULL};
+	json_object *cfg, *v;
+
+	write_config("{\"root\":{\"path\":\"rootfs\"}}", 0600);
+	cr_assert_eq(oci_bundle_add_hook(bundle_dir, "/p", args, unprotect), 1);
+	cfg = read_config();
+	v = json_object_object_get(json_object_object_get(cfg, "hooks"), "createRuntime");
+	cr_assert_eq(json_object_array_length(v), 1);
+	json_object_put(cfg);
+
+	write_config("{\"hooks\":[]}", 0600);
+	cr_assert_eq(oci_bundle_add_hook(bundle_dir, "/p", args, unprotect), -EBADMSG);
+	bundle_teardown();
+	cr_assert_eq(oci_bundle_add_hook("/nonexistent-procbox-bundle", "/p", args, unprotect),
+		     -ENOENT);
+}
+
+/* ---------- runc's command line ---------- */
+
+Test(runc, finds_command_and_bundle)
+{
+	static const struct {
+		const char *argv[16];
+		int cmd;
+		const char *bundle;
+	} cases[] = {
+	    {{"runc", "--root", "/run/x", "--log", "/l.json", "--log-format", "json", "create",
+	      "--bundle", "/b", "--pid-file", "/p", "id"},
+	     7,
+	     "/b"},
+	    {{"runc", "--root=/r", "--systemd-cgroup", "run", "-b", "/c", "id"}, 3, "/c"},
+	    {{"runc", "-root", "/r", "create", "--bundle=/d", "id"}, 3, "/d"},
+	    {{"runc", "--debug", "create", "id"}, 2, NULL},
+	    {{"runc", "state", "id"}, 1, NULL},
+	    {{"runc", "--version"}, 0, NULL},
+	    {{"runc", "exec", "id", "sh", "--bundle", "/x"}, 1, "/x"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		int argc = 0, cmd;
+		const char *bundle;
+
+		while (cases[i].argv[argc])
+			argc++;
+		runc_parse_args(argc, (char *const *)cases[i].argv, &cmd, &bundle);
+		cr_assert_eq(cmd, cases[i].cmd, "case %zu", i);
+		if (cases[i].bundle)
+			cr_assert_str_eq(bundle, cases[i].bundle, "case %zu", i);
+		else
+			cr_assert_null(bundle, "case %zu", i);
+	}
+}
+
+Test(runc, finds_the_real_runc_not_itself)
+{
+	_cleanup_free_ char *p = NULL;
+
+	setenv("PROCBOX_RUNC", "/nonexistent/runc", 1);
+	cr_assert_eq(runc_find(&p), -ENOENT);
+	setenv("PROCBOX_RUNC", "/bin/true", 1);
+	cr_assert_eq(runc_find(&p), 0);
+	cr_assert_str_eq(p, "/bin/true");
+	unsetenv("PROCBOX_RUNC");
+}
+
+Test(nsmount, every_outcome_has_a_name)
+{
+	for (int o = NSMOUNT_PENDING; o <= NSMOUNT_FAILED; o++)
+		cr_assert_not_null(nsmount_outcome_to_string(o));
+	cr_assert_null(nsmount_outcome_to_string(NSMOUNT_FAILED + 1));
+}
+
+/* ---------- real daemon, real containers ---------- */
+
+struct daemon {
+	pid_t pid;
+	char mnt[64];
+	char log[80];
+};
+
+static pid_t spawn_daemon(const char *mnt, const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(PROCBOX_BUILD_ROOT "/procbox", "procbox", "-f", mnt, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void wait_live(const char *mnt)
+{
+	for (int i = 0; i < 500; i++) {
+		if (attach_check_mountpoint(mnt) == 0)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("procbox did not come up at %s", mnt);
+}
+
+static void daemon_up(struct daemon *d)
+{
+	snprintf(d->mnt, sizeof(d->mnt), "/tmp/procbox-attach-XXXXXX");
+	cr_assert_not_null(mkdtemp(d->mnt));
+	snprintf(d->log, sizeof(d->log), "%s.log", d->mnt);
+	d->pid = spawn_daemon(d->mnt, d->log);
+	cr_assert_gt(d->pid, 0);
+	wait_live(d->mnt);
+}
+
+static void daemon_kill9(struct daemon *d)
+{
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	d->pid = 0;
+}
+
+static void daemon_down(struct daemon *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		waitpid(d->pid, NULL, 0);
+		d->pid = 0;
+	}
+	if (!d->mnt[0])
+		return;
+	umount2(d->mnt, MNT_DETACH);
+	rmdir(d->mnt);
+	unlink(d->log);
+	d->mnt[0] = 0;
+}
+
+static struct daemon pb, other;
+static struct testns cts[4];
+static char fake_root[64];
+
+static void live_setup(void)
+{
+	const char *why;
+
+	if (!testns_supported(&why))
+		cr_skip_test("%s", why);
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		cr_skip_test("no /dev/fuse");
+	daemon_up(&pb);
+}
+
+static void live_teardown(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(cts); i++)
+		testns_stop(&cts[i]);
+	daemon_down(&pb);
+	daemon_down(&other);
+	if (fake_root[0]) {
+		rmdir("/tmp/procbox-elsewhere/virtual/net");
+		rmdir("/tmp/procbox-elsewhere/virtual");
+		rmdir("/tmp/procbox-elsewhere");
+		rmdir(fake_root);
+	}
+}
+
+TestSuite(live, .init = live_setup, .fini = live_teardown, .timeout = 120);
+
+#define CT_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWIPC)
+
+static void ct_start(struct testns *t, int flags, const char *hostname)
+{
+	struct testns_opts o = {
+	    .clone_flags = flags,
+	    .uid_map = "0 100000 65536",
+	    .gid_map = "0 100000 65536",
+	    .hostname = hostname,
+	};
+	cr_assert_eq(testns_start(&o, t), 0, "container start");
+}
+
+static char *ct_sh(const struct testns *t, const char *cmd, int *ret_status)
+{
+	static char out[65536];
+	int st = testns_sh(t, cmd, out, sizeof(out));
+	size_t n = strlen(out);
+
+	while (n && out[n - 1] == '\n')
+		out[--n] = 0;
+	if (ret_status)
+		*ret_status = st;
+	return out;
+}
+
+static unsigned procbox_mounts(pid_t pid)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	unsigned n = 0;
+
+	cr_assert_eq(mountinfo_read_pid(pid, &mi), 0);
+	for (size_t i = 0; i < mi->n; i++)
+		n += mountinfo_entry_is_procbox(&mi->entries[i]);
+	return n;
+}
+
+static const struct attach_item *item(const struct attach_item *items, const char *path)
+{
+	for (size_t i = 0; i < n_attach_points; i++)
+		if (strcmp(items[i].path, path) == 0)
+			return &items[i];
+	cr_assert_fail("no attach point %s", path);
+	return NULL;
+}
+
+/* How many points the daemon serves, and how many of those ended with outcome o. */
+static unsigned count(const struct attach_item *items, enum nsmount_outcome o, unsigned *served)
+{
+	unsigned n = 0;
+
+	*served = 0;
+	for (size_t i = 0; i < n_attach_points; i++) {
+		if (items[i].serve_error)
+			continue;
+		(*served)++;
+		n += items[i].op.outcome == o;
+	}
+	return n;
+}
+
+static void ct_attach(const struct testns *t, struct attach_item *items)
+{
+	cr_assert_eq(attach_container(pb.mnt, t->pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_ATTACHED, "%s",
+		     nsmount_outcome_to_string(item(items, "proc/sys")->op.outcome));
+}
+
+Test(live, attach_gives_a_container_procbox_values)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	unsigned served, attached, before;
+	char host_fwd[32], out[256];
+	double up_ct, up_host;
+	int st;
+
+	cr_assert_eq(read_line("/proc/sys/net/ipv4/ip_forward", host_fwd, sizeof(host_fwd)), 0);
+	ct_start(&cts[0], CT_FLAGS, "ct-attach");
+	before = procbox_mounts(cts[0].pid);
+	ct_attach(&cts[0], items);
+	attached = count(items, NSMOUNT_ATTACHED, &served);
+	for (size_t i = 0; i < n_attach_points; i++)
+		cr_assert(attach_outcome_ok(&items[i]), "%s: %s %s", items[i].path,
+			  strerror(-items[i].serve_error),
+			  nsmount_outcome_to_string(items[i].op.outcome));
+	cr_assert_geq(served, 8, "proc/sys, uptime, swaps and the sys folders at least");
+	cr_assert_eq(procbox_mounts(cts[0].pid), before + attached);
+	cr_assert_eq(item(items, "proc/uptime")->op.outcome, NSMOUNT_ATTACHED);
+	cr_assert_eq(item(items, "sys/devices/virtual/net")->op.outcome, NSMOUNT_ATTACHED);
+
+	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /proc/sys", &st), "fuseblk");
+	cr_assert_str_eq(ct_sh(&cts[0], "cat /proc/sys/kernel/hostname", &st), "ct-attach");
+	cr_assert_eq(st, 0);
+	/* the container's network namespace, written through procbox: not the host's */
+	ct_sh(&cts[0], "echo 1 > /proc/sys/net/ipv4/ip_forward", &st);
+	cr_assert_eq(st, 0);
+	cr_assert_str_eq(ct_sh(&cts[0], "cat /proc/sys/net/ipv4/ip_forward", NULL), "1");
+	cr_assert_eq(read_line("/proc/sys/net/ipv4/ip_forward", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, host_fwd, "the host's value stays");
+	/* the container's uptime, not the host's */
+	cr_assert_eq(read_line("/proc/uptime", out, sizeof(out)), 0);
+	up_host = strtod(out, NULL);
+	up_ct = strtod(ct_sh(&cts[0], "cat /proc/uptime", NULL), NULL);
+	cr_assert_lt(up_ct, up_host, "container %f, host %f", up_ct, up_host);
+	cr_assert_str_eq(ct_sh(&cts[0], "ls /sys/devices/virtual/net", NULL), "lo");
+}
+
+Test(live, attach_twice_does_not_stack)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	unsigned served, already, n;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-twice");
+	ct_attach(&cts[0], items);
+	n = procbox_mounts(cts[0].pid);
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	already = count(items, NSMOUNT_ALREADY, &served);
+	cr_assert_eq(already + count(items, NSMOUNT_MISSING, &served), served);
+	cr_assert_gt(already, 0);
+	cr_assert_eq(procbox_mounts(cts[0].pid), n, "no mount added");
+}
+
+Test(live, detach_leaves_the_original_files)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	unsigned before;
+	int st;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-detach");
+	before = procbox_mounts(cts[0].pid);
+	ct_attach(&cts[0], items);
+	cr_assert_eq(detach_container(cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_DETACHED);
+	cr_assert_eq(item(items, "proc/uptime")->op.outcome, NSMOUNT_DETACHED);
+	cr_assert_eq(procbox_mounts(cts[0].pid), before);
+	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /proc/sys", &st), "proc");
+	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /sys/devices/virtual/net", &st), "sysfs");
+	cr_assert_str_eq(ct_sh(&cts[0], "cat /proc/sys/kernel/hostname", &st), "ct-detach");
+
+	cr_assert_eq(detach_container(cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_NOT_ATTACHED);
+}
+
+Test(live, refuses_the_hosts_own_namespace)
+{
+	char cmd[256];
+
+	cr_assert_eq(attach_shares_mount_ns(getpid()), 1);
+	snprintf(cmd, sizeof(cmd), PROCBOX_BUILD_ROOT "/procbox attach -m %s %d >/dev/null 2>&1",
+		 pb.mnt, (int)getpid());
+	cr_assert_eq(WEXITSTATUS(system(cmd)), 1);
+	cr_assert_eq(attach_shares_mount_ns(999999999), -ESRCH);
+}
+
+Test(live, cli_reports_each_path_and_fails_without_a_daemon)
+{
+	char cmd[256], out[8192];
+	FILE *f;
+	size_t n;
+	int st;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-cli");
+	snprintf(cmd, sizeof(cmd), PROCBOX_BUILD_ROOT "/procbox attach -m %s %d 2>&1", pb.mnt,
+		 cts[0].pid);
+	f = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	st = pclose(f);
+	cr_assert_eq(WEXITSTATUS(st), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "procbox attach: /proc/sys: attached\n"), "%s", out);
+
+	snprintf(cmd, sizeof(cmd),
+		 PROCBOX_BUILD_ROOT "/procbox attach -m /tmp/no-procbox-here %d >/dev/null 2>&1",
+		 cts[0].pid);
+	cr_assert_eq(WEXITSTATUS(system(cmd)), 1);
+}
+
+/*
+ * A fake root (the bundle's rootfs of a hook) that the container controls: symlinks must
+ * not be followed, masks must stay, file types must match.
+ */
+Test(live, a_container_root_it_controls)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	char *root = fake_root, cmd[1024], *out;
+	int st;
+
+	snprintf(fake_root, sizeof(fake_root), "/tmp/procbox-root-XXXXXX");
+	cr_assert_not_null(mkdtemp(fake_root));
+	ct_start(&cts[0], CT_FLAGS, "ct-root");
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; mount -t tmpfs tmpfs %1$s; cd %1$s; "
+		 "mkdir -p proc sys/kernel/debug sys/kernel/tracing proc/swaps; "
+		 "ln -s /etc proc/sys; touch proc/uptime proc/meminfo; "
+		 "mount --bind /dev/null proc/uptime; "
+		 "mount -t tmpfs -o ro tmpfs sys/kernel/debug; "
+		 "mkdir -p /tmp/procbox-elsewhere/virtual/net; "
+		 "ln -s /tmp/procbox-elsewhere sys/devices",
+		 root);
+	ct_sh(&cts[0], cmd, &st);
+	cr_assert_eq(st, 0, "set up %s", root);
+
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, root, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_FAILED, "a symlink: %s %d",
+		     nsmount_outcome_to_string(item(items, "proc/sys")->op.outcome),
+		     item(items, "proc/sys")->op.error);
+	cr_assert_eq(item(items, "proc/sys")->op.error, -ELOOP);
+	cr_assert_eq(item(items, "sys/devices/virtual/net")->op.outcome, NSMOUNT_FAILED,
+		     "a symlink on the way");
+	cr_assert_eq(item(items, "sys/devices/virtual/net")->op.error, -ELOOP);
+	cr_assert_eq(item(items, "proc/uptime")->op.outcome, NSMOUNT_MASKED, "/dev/null bind");
+	cr_assert_eq(item(items, "sys/kernel/debug")->op.outcome, NSMOUNT_MASKED, "ro tmpfs");
+	cr_assert_eq(item(items, "proc/swaps")->op.outcome, NSMOUNT_TYPE_DIFFERS);
+	cr_assert_eq(item(items, "sys/kernel/config")->op.outcome, NSMOUNT_MISSING);
+	cr_assert_eq(item(items, "sys/kernel/tracing")->op.outcome, NSMOUNT_ATTACHED);
+	cr_assert_eq(item(items, "proc/meminfo")->op.outcome, NSMOUNT_ATTACHED);
+
+	snprintf(cmd, sizeof(cmd),
+		 "stat -f -c %%T %s/proc/meminfo /etc /tmp/procbox-elsewhere/virtual/net", root);
+	out = ct_sh(&cts[0], cmd, &st);
+	cr_assert_eq(st, 0);
+	cr_assert_eq(strncmp(out, "fuseblk\n", 8), 0, "%s", out);
+	cr_assert_null(strstr(out + 8, "fuse"), "nothing followed a symlink: %s", out);
+}
+
+Test(live, a_shared_mount_is_not_covered)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	int st;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-shared");
+	ct_sh(&cts[0], "mount --make-shared /proc", &st);
+	cr_assert_eq(st, 0);
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_SHARED);
+	cr_assert_eq(item(items, "proc/uptime")->op.outcome, NSMOUNT_SHARED);
+	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /proc/sys", NULL), "proc");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The container reads its own hostname (namespaced) and an emulated file through
+ * procbox. */
+static bool ct_reads(const struct testns *t, const char *hostname)
+{
+	char cmd[256];
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "{ read h < /proc/sys/kernel/hostname && read p < /proc/sys/kernel/panic && "
+		 "read u < /proc/uptime; } 2>/dev/null && echo \"$h\"");
+	return strcmp(ct_sh(t, cmd, &st), hostname) == 0 && st == 0;
+}
+
+Test(live, restart_reattaches_every_container_within_one_second)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	char sys_other[128], cmd[256];
+	const char *names[] = {"ct-plain", "ct-userns", "ct-nested"};
+	struct statfs sf;
+	double t0, took;
+	bool ok[3] = {0};
+	int st;
+
+	/* plain; in a user namespace; and a user namespace made inside a container after
+	 * it was attached, whose copies of procbox's mounts the kernel locks */
+	ct_start(&cts[0], CT_FLAGS, names[0]);
+	ct_start(&cts[1], CT_FLAGS | CLONE_NEWUSER, names[1]);
+	ct_start(&cts[2], CT_FLAGS, "ct-nested-parent");
+	ct_attach(&cts[0], items);
+	ct_attach(&cts[1], items);
+	ct_attach(&cts[2], items);
+	{
+		char pidstr[16], arg[128], p[64], kids[64];
+		pid_t outer = fork(), kid = 0;
+
+		if (outer == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			snprintf(pidstr, sizeof(pidstr), "%d", cts[2].pid);
+			snprintf(arg, sizeof(arg), "hostname %s; exec sleep 300", names[2]);
+			execlp("nsenter", "nsenter", "-t", pidstr, "-m", "-u", "-n", "-i",
+			       "unshare", "-U", "-r", "-m", "-u", "--fork", "sh", "-c", arg,
+			       (char *)NULL);
+			_exit(127);
+		}
+		cr_assert_gt(outer, 0);
+		/* nsenter execs unshare, which forks sh, which execs sleep */
+		snprintf(p, sizeof(p), "/proc/%d/task/%d/children", outer, outer);
+		for (int i = 0; i < 200 && kid == 0; i++) {
+			char comm[32] = "", q[64];
+			pid_t k;
+
+			if (read_line(p, kids, sizeof(kids)) == 0 && sscanf(kids, "%d", &k) == 1) {
+				snprintf(q, sizeof(q), "/proc/%d/comm", k);
+				if (read_line(q, comm, sizeof(comm)) == 0 &&
+				    strcmp(comm, "sleep") == 0)
+					kid = k;
+			}
+			if (!kid)
+				usleep(10000);
+		}
+		cts[3] = (struct testns){.pid = kid, .outer = outer};
+		cr_assert_gt(kid, 0, "nested container started");
+	}
+	/* a container of another procbox, which this one must leave alone */
+	daemon_up(&other);
+	snprintf(sys_other, sizeof(sys_other), "%s/proc/sys", other.mnt);
+	testns_stop(&cts[2]);
+	{
+		struct testns_opts o = {.clone_flags = CT_FLAGS,
+					.hostname = "ct-other",
+					.bind_src = sys_other,
+					.bind_dst = "/proc/sys"};
+		cr_assert_eq(testns_start(&o, &cts[2]), 0);
+	}
+	cr_assert(ct_reads(&cts[0], names[0]));
+	cr_assert(ct_reads(&cts[1], names[1]));
+	cr_assert(ct_reads(&cts[3], names[2]), "nested: %s",
+		  ct_sh(&cts[3], "cat /proc/sys/kernel/hostname", NULL));
+
+	daemon_kill9(&pb);
+	daemon_kill9(&other);
+	ct_sh(&cts[0], "cat /proc/sys/kernel/hostname 2>/dev/null", &st);
+	cr_assert_neq(st, 0, "a dead mount answers ENOTCONN");
+
+	t0 = now_s();
+	pb.pid = spawn_daemon(pb.mnt, pb.log);
+	for (;;) {
+		bool all = true;
+
+		for (int i = 0; i < 3; i++) {
+			if (!ok[i])
+				ok[i] = ct_reads(i == 2 ? &cts[3] : &cts[i], names[i]);
+			all = all && ok[i];
+		}
+		took = now_s() - t0;
+		if (all || took > 5)
+			break;
+		usleep(5000);
+	}
+	cr_log_info("every container reads procbox again %.0f ms after the restart", took * 1000);
+	fprintf(stderr, "# restart: every container reads again after %.0f ms\n", took * 1000);
+	cr_assert(ok[0] && ok[1] && ok[2], "plain %d, userns %d, nested %d", ok[0], ok[1], ok[2]);
+	cr_assert_lt(took, 1.0, "re-attached in %.3f s", took);
+
+	/* the nested namespace cannot unmount the dead copy it inherited (locked): the live
+	 * mount covers it */
+	{
+		_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+		unsigned at = 0;
+
+		cr_assert_eq(mountinfo_read_pid(cts[3].pid, &mi), 0);
+		for (size_t i = 0; i < mi->n; i++)
+			at += mountinfo_entry_is_procbox(&mi->entries[i]) &&
+			      strcmp(mi->entries[i].mountpoint, "/proc/sys") == 0;
+		cr_assert_eq(at, 2, "the locked dead mount and the live one over it");
+		cr_assert(mountinfo_entry_is_procbox(mountinfo_find_top(mi, "/proc/sys")));
+	}
+
+	/* the other daemon's container was not taken over */
+	snprintf(cmd, sizeof(cmd), "/proc/%d/root/proc/sys", cts[2].pid);
+	cr_assert_lt(statfs(cmd, &sf), 0);
+	cr_assert_eq(errno, ENOTCONN);
+	testns_stop(&cts[3]);
+}
