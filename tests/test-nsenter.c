@@ -268,6 +268,36 @@ Test(nsenter, paths_outside_the_roots_are_refused)
 	testns_stop(&t);
 }
 
+/* The same refusals without openat2(2), as on kernels before 5.6 or under valgrind. */
+Test(nsenter, paths_refused_without_openat2)
+{
+	struct testns_opts o = {.clone_flags = CLONE_NEWNET};
+	char buf[256];
+	struct testns t;
+
+	setenv("PROCBOX_TEST_NO_OPENAT2", "1", 1);
+	cr_assert_eq(testns_start(&o, &t), 0);
+	cr_assert_eq(ev_read(&t, "/etc/passwd", buf, sizeof(buf), false), -EACCES);
+	cr_assert_eq(ev_read(&t, "/proc/sys/../self/environ", buf, sizeof(buf), false), -EINVAL);
+	cr_assert_eq(ev_read(&t, "/sys/class/net/lo/mtu", buf, sizeof(buf), false), -ELOOP);
+	cr_assert_eq(ev_read(&t, "/sys/class/net/lo", buf, sizeof(buf), false), -ELOOP);
+	cr_assert_eq(ev_read(&t, "/proc/sys/kernel/ostype/x", buf, sizeof(buf), false), -ENOTDIR);
+	cr_assert_eq(ev_write(&t, "/proc/sys/net/ipv4/ip_default_ttl", "91", true), 0);
+	cr_assert_eq(ev_read(&t, "/proc/sys/net/ipv4/ip_default_ttl", buf, sizeof(buf), false), 0);
+	cr_assert_str_eq(buf, "91");
+	{
+		_cleanup_event_ struct nsenter_event *ev =
+		    nsenter_service_new_event(svc, t.pid, 0, 0, ns_mask_of(&t), 0,
+					      req_new(NSENTER_MSG_READDIR_REQ, "/proc/sys"), false);
+
+		cr_assert_eq(nsenter_event_send_request(ev), 0);
+		cr_assert_eq(nsenter_event_result(ev), 0);
+		cr_assert_gt(nsenter_event_get_response_msg(ev)->n_entries, 4);
+	}
+	testns_stop(&t);
+	unsetenv("PROCBOX_TEST_NO_OPENAT2");
+}
+
 Test(nsenter, readdir_lookup_and_fd_passing)
 {
 	struct testns_opts o = {.clone_flags = CLONE_NEWNET};

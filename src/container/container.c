@@ -577,6 +577,19 @@ static struct container *find_locked(struct container_registry *reg, const struc
 	return NULL;
 }
 
+/* Whether c's init still runs: its pidfd polls readable once it exited; without pidfds
+ * (valgrind, old kernels), the same pid must still have the same start time. The
+ * housekeeping sweep is then what releases containers. */
+static bool init_alive(const struct container *c)
+{
+	struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
+	uint64_t start;
+
+	if (c->init_pidfd >= 0)
+		return poll(&p, 1, 0) == 0;
+	return read_stat(c->init_pid, NULL, &start) == 0 && start == c->init_start;
+}
+
 /*
  * Most callers sit directly in their container's topmost user (or pid) namespace: two
  * stat()s find a registered container without walking namespace parents. A registered
@@ -597,9 +610,7 @@ static struct container *lookup_fast(struct container_registry *reg, pid_t pid)
 	pthread_mutex_lock(&reg->lock);
 	c = find_locked(reg, &id);
 	if (c) {
-		struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
-
-		if (poll(&p, 1, 0) == 0)
+		if (init_alive(c))
 			container_ref(c);
 		else
 			c = NULL; /* its init exited: the watch thread is about to drop it */
@@ -642,7 +653,8 @@ int container_registry_get(struct container_registry *reg, pid_t pid, struct con
 	c->id = id;
 	c->init_pid = find_init(pid, &id);
 	c->init_pidfd = ns_pidfd_open(c->init_pid);
-	if (read_stat(c->init_pid, NULL, &c->init_start) < 0 || c->init_pidfd < 0) {
+	if (read_stat(c->init_pid, NULL, &c->init_start) < 0 ||
+	    (c->init_pidfd < 0 && c->init_pidfd != -ENOSYS)) {
 		/* The init went away under us: the container is being torn down. */
 		container_unref(c);
 		return -ESRCH;
@@ -659,7 +671,7 @@ int container_registry_get(struct container_registry *reg, pid_t pid, struct con
 		return 0;
 	}
 	c->serial = reg->next_serial++;
-	if (!container_is_host(c)) {
+	if (!container_is_host(c) && c->init_pidfd >= 0) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 		if (epoll_ctl(reg->epfd, EPOLL_CTL_ADD, c->init_pidfd, &ev) < 0) {
 			r = negative_errno();
@@ -694,10 +706,7 @@ void container_registry_sweep(struct container_registry *reg)
 
 		pthread_mutex_lock(&reg->lock);
 		for (struct container *c = reg->list; c; c = c->next) {
-			/* A pidfd polls readable once its process has exited. */
-			struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
-
-			if (!container_is_host(c) && poll(&p, 1, 0) > 0) {
+			if (!container_is_host(c) && !init_alive(c)) {
 				dead = c;
 				break;
 			}

@@ -25,9 +25,12 @@ enum { ROOT_PROC_SYS, ROOT_SYS, _ROOT_MAX };
 
 static const char *const root_path[_ROOT_MAX] = {"/proc/sys", "/sys"};
 static int root_fd[_ROOT_MAX] = {-EBADF, -EBADF};
+/* Tests set PROCBOX_TEST_NO_OPENAT2 to check the fallback of systems without openat2. */
+static bool walk_only;
 
 int nsenter_child_open_roots(void)
 {
+	walk_only = getenv("PROCBOX_TEST_NO_OPENAT2") != NULL;
 	for (int i = 0; i < _ROOT_MAX; i++) {
 		root_fd[i] = safe_close(root_fd[i]);
 		root_fd[i] = open(root_path[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -73,6 +76,54 @@ static int resolve_root(const char *path, int *ret_dirfd, const char **ret_rel)
 	return -EACCES;
 }
 
+/*
+ * What openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV) does, one component
+ * at a time, for systems without it (before 5.6, valgrind): every step O_NOFOLLOW, every
+ * step on the root's device; "." and ".." never reach here (resolve_root()).
+ */
+static int open_beneath_walk(int dirfd, const char *rel, int flags)
+{
+	_cleanup_close_ int cur = -EBADF;
+	_cleanup_free_ char *copy = strdup(rel);
+	struct stat root, st;
+	char *comp, *next;
+	int fd;
+
+	if (!copy)
+		return -ENOMEM;
+	if (fstat(dirfd, &root) < 0)
+		return negative_errno();
+	cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return negative_errno();
+	for (comp = copy; (next = strchr(comp, '/')); comp = next + 1) {
+		*next = 0;
+		fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			int r = negative_errno();
+
+			if (r == -ENOTDIR && fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				return -ELOOP; /* as RESOLVE_NO_SYMLINKS says it */
+			return r;
+		}
+		safe_close(cur);
+		cur = fd;
+		if (fstat(cur, &st) < 0)
+			return negative_errno();
+		if (st.st_dev != root.st_dev)
+			return -EXDEV;
+	}
+	fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0 || (st.st_dev != root.st_dev && !S_ISLNK(st.st_mode))) {
+		safe_close(fd);
+		return -EXDEV;
+	}
+	return fd;
+}
+
 static int open_beneath(const char *path, int flags)
 {
 	/* openat2() refuses O_PATH combined with anything but O_DIRECTORY/O_NOFOLLOW. */
@@ -87,7 +138,11 @@ static int open_beneath(const char *path, int flags)
 	r = resolve_root(path, &dirfd, &rel);
 	if (r < 0)
 		return r;
+	if (walk_only)
+		return open_beneath_walk(dirfd, rel, (int)how.flags);
 	fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		return open_beneath_walk(dirfd, rel, (int)how.flags);
 	return fd < 0 ? negative_errno() : fd;
 }
 

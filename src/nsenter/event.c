@@ -27,6 +27,7 @@ struct nsenter_event {
 
 	pid_t child_pid;
 	int child_pidfd; /* one-shot children only; agents belong to the service */
+	bool owns_child; /* a one-shot child of this event, still to be reaped */
 	int sock;
 };
 
@@ -142,7 +143,7 @@ static int prepare(struct nsenter_event *ev, struct nsenter_child_params *p, str
 		p->ns_fds[t] = -EBADF;
 
 	pidfd = ns_pidfd_open(ev->pid);
-	if (pidfd < 0)
+	if (pidfd < 0 && pidfd != -ENOSYS)
 		return pidfd;
 	if (ev->caller_creds) {
 		r = creds_read(ev->pid, &p->creds);
@@ -213,14 +214,16 @@ static int send_oneshot(struct nsenter_event *ev, struct nsenter_child_params *p
 	r = nsenter_service_spawn(ev->svc, p, &ev->child_pid, &ev->child_pidfd);
 	if (r < 0)
 		return r;
+	ev->owns_child = true;
 	return transport_send(ev->sock, ev->req, -EBADF);
 }
 
 static void release_child(struct nsenter_event *ev, bool kill_first)
 {
 	ev->sock = safe_close(ev->sock);
-	if (ev->child_pidfd >= 0)
+	if (ev->owns_child)
 		nsenter_service_reap(ev->svc, ev->child_pid, ev->child_pidfd, kill_first);
+	ev->owns_child = false;
 	ev->child_pidfd = -EBADF;
 }
 
@@ -249,7 +252,7 @@ int nsenter_event_send_request(struct nsenter_event *ev)
 
 	if (!ev->req || !nsenter_msg_type_is_request(ev->req->type))
 		return -EINVAL;
-	if (ev->child_pidfd >= 0 || ev->resp)
+	if (ev->child_pid > 0 || ev->resp)
 		return -EALREADY;
 
 	if (ev->use_agent && quick_key(ev, &key) == 0) {
@@ -315,7 +318,7 @@ struct nsenter_message *nsenter_event_receive_response(struct nsenter_event *ev)
 
 int nsenter_event_terminate_request(struct nsenter_event *ev)
 {
-	if (ev->child_pidfd < 0 && ev->sock < 0)
+	if (!ev->owns_child && ev->sock < 0)
 		return -ESRCH;
 	release_child(ev, true);
 	return 0;

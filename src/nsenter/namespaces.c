@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -79,12 +80,43 @@ static int ns_is_own(int fd, enum ns_type t)
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
+/* Start time of pid in clock ticks after boot (field 22 of /proc/<pid>/stat). */
+int ns_pid_start_time(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	safe_close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: count fields from the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &start) != 1)
+		return -EINVAL;
+	*ret = start;
+	return 0;
+}
+
 int ns_open(int pidfd, pid_t pid, unsigned mask, int fds[_NS_TYPE_MAX])
 {
+	uint64_t start_before = 0, start_after = 0;
 	char path[64];
 
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		fds[t] = -EBADF;
+	if (pidfd < 0 && ns_pid_start_time(pid, &start_before) < 0)
+		return -ESRCH;
 
 	for (int t = 0; t < _NS_TYPE_MAX; t++) {
 		if (!(mask & NS_FLAG(t)))
@@ -104,10 +136,17 @@ int ns_open(int pidfd, pid_t pid, unsigned mask, int fds[_NS_TYPE_MAX])
 
 	/* The pidfd pins the process we were asked about: if it is still alive, the pid
 	 * has not been recycled and the fds above are its namespaces. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
 		int r = negative_errno();
 		ns_close_all(fds);
 		return r;
+	}
+	/* Without pidfds (valgrind, kernels before 5.3): the same pid with the same start
+	 * time before and after is the same process. */
+	if (pidfd < 0 &&
+	    (ns_pid_start_time(pid, &start_after) < 0 || start_after != start_before)) {
+		ns_close_all(fds);
+		return -ESRCH;
 	}
 	return 0;
 }

@@ -31,11 +31,15 @@ int ns_get_inode(pid_t pid, enum ns_type t, uint64_t *ret);
  */
 int ns_pidfd_open(pid_t pid);
 
+/* Start time of pid in clock ticks after boot; with the pid, it names one process. */
+int ns_pid_start_time(pid_t pid, uint64_t *ret);
+
 /*
  * Opens /proc/<pid>/ns/<type> for every type in mask into fds[type] (others -EBADF),
  * skipping the ones this process is already in,
  * then checks through pidfd that pid still names the same process, so a pid recycled
  * between the caller's check and the opens cannot hand us another task's namespaces.
+ * pidfd < 0 (no pidfd_open(2): valgrind, old kernels): the start time is checked instead.
  * On failure every fd opened here is closed again.
  */
 int ns_open(int pidfd, pid_t pid, unsigned mask, int fds[_NS_TYPE_MAX]);

@@ -148,8 +148,9 @@ static void *spawner_main(void *arg)
 			 * is open. */
 			j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 			j->pid = pid;
-			j->r = j->pidfd < 0 ? negative_errno() : 0;
-			if (j->pidfd < 0) {
+			/* Without pidfds the pid alone serves: an unreaped child keeps it. */
+			j->r = j->pidfd < 0 && errno != ENOSYS ? negative_errno() : 0;
+			if (j->r < 0) {
 				kill(pid, SIGKILL);
 				while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 					;
@@ -191,12 +192,38 @@ int nsenter_service_spawn(struct nsenter_service *s, const struct nsenter_child_
 	return 0;
 }
 
+/* Without pidfds: our own child, unreaped, so its pid is still its own. */
+static void reap_by_pid(struct nsenter_service *s, pid_t pid, bool kill_first)
+{
+	for (int waited = 0; !kill_first; waited += 5) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			goto done;
+		if (waited >= s->cfg.timeout_ms)
+			kill_first = true;
+		else
+			usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+done:
+	pthread_mutex_lock(&s->lock);
+	s->stats.reaped++;
+	pthread_mutex_unlock(&s->lock);
+}
+
 void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first)
 {
 	siginfo_t si;
 
-	if (pidfd < 0)
+	if (pid <= 0)
 		return;
+	if (pidfd < 0) {
+		reap_by_pid(s, pid, kill_first);
+		return;
+	}
 	if (!kill_first) {
 		/* A child exits right after its reply; one that does not (stopped, or
 		 * stuck in a namespace) gets the request timeout, then SIGKILL. */
@@ -209,7 +236,6 @@ void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool 
 	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
 	safe_close(pidfd);
-	(void)pid;
 	pthread_mutex_lock(&s->lock);
 	s->stats.reaped++;
 	pthread_mutex_unlock(&s->lock);
