@@ -805,3 +805,20 @@ Test(live, restart_reattaches_every_container_within_one_second)
 	cr_assert_eq(errno, ENOTCONN);
 	testns_stop(&cts[3]);
 }
+
+Test(live, a_user_namespace_container_writes_its_own_sysctls)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	int st;
+
+	ct_start(&cts[0], CT_FLAGS | CLONE_NEWUSER | CLONE_NEWPID, "ct-userns");
+	ct_attach(&cts[0], items);
+	cr_assert_str_eq(ct_sh(&cts[0], "id -u; stat -c %u:%g /proc/sys/net/ipv4/ip_forward", &st),
+			 "0\n0:0");
+	cr_assert_str_eq(ct_sh(&cts[0],
+			       "echo 1 > /proc/sys/net/ipv4/ip_forward && "
+			       "cat /proc/sys/net/ipv4/ip_forward",
+			       &st),
+			 "1");
+	cr_assert_eq(st, 0);
+}

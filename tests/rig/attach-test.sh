@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# timeout: 900
+# procbox in real Docker containers, in TAP: `docker run --runtime procbox` (the
+# procbox-runc wrapper and the OCI hook), `procbox attach`/`detach` on a container of
+# the stock runtime, `kill -9` of procbox and a restart with running containers, the
+# hook refusing a container when procbox is down; plain and with --userns-remap.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/tap.sh
+. "$here/../lib/tap.sh"
+tap_reexec_reaped "$0" "$@"
+
+export PROCBOX_RIG_DIR=${PROCBOX_RIG_DIR:-/run/procbox-rig-attach-$$}
+rig=("bash" "$here/rig.sh")
+build=${PROCBOX_BUILD_DIR:-$here/../../build}
+pb=$build/procbox
+
+if [ "$(id -u)" -ne 0 ]; then
+	tap_skip "procbox in docker" "needs root"
+	tap_end
+	exit
+fi
+if [ ! -x "$pb" ] || [ ! -w /dev/fuse ]; then
+	tap_skip "procbox in docker" "no $pb or no /dev/fuse"
+	tap_end
+	exit
+fi
+if [ -n "${PROCBOX_RIG_NO_INSTALL:-}" ] && [ ! -x /usr/sbin/dockerd ]; then
+	tap_skip "procbox in docker" "docker.io is not installed and installing is not allowed"
+	tap_end
+	exit
+fi
+
+work=$(mktemp -d /tmp/procbox-attach-rig-XXXXXX)
+mnt=$work/mnt
+log=$work/procbox.log
+pbpid=
+# dockerd (started by rig.sh from this environment) passes it down to containerd, the
+# shim and the runtime: procbox-runc gives it to the hook, attach reads it too.
+export PROCBOX_MOUNTPOINT=$mnt
+# argv[0] dispatch: a symlink named procbox-runc is the runtime wrapper.
+ln -s "$(readlink -f "$pb")" "$work/procbox-runc"
+
+cleanup()
+{
+	"${rig[@]}" down >/dev/null 2>&1
+	if [ -n "$pbpid" ]; then
+		kill "$pbpid" 2>/dev/null
+		wait "$pbpid" 2>/dev/null
+	fi
+	umount -l "$mnt" 2>/dev/null
+	rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+
+now()
+{
+	date +%s.%N
+}
+
+ms_since()
+{
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
+}
+
+procbox_start()
+{
+	local i
+	"$pb" -f "$mnt" >>"$log" 2>&1 &
+	pbpid=$!
+	for ((i = 0; i < 300; i++)); do
+		[ "$(stat -f -c %T "$mnt" 2>/dev/null)" = fuseblk ] && [ -d "$mnt/proc/sys" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+procbox_stop()
+{
+	local sig=$1
+	[ -n "$pbpid" ] || return 0
+	kill "-$sig" "$pbpid" 2>/dev/null
+	wait "$pbpid" 2>/dev/null
+	pbpid=
+}
+
+dk()
+{
+	"${rig[@]}" docker "$@"
+}
+
+# docker run --network none --pull=never ARGS; stdout only, stderr kept for diagnostics.
+run()
+{
+	"${rig[@]}" run "$@" 2>"$work/run.err"
+}
+
+ct_pid()
+{
+	dk inspect -f '{{.State.Pid}}' "$1"
+}
+
+# Runs sh -c CMD in the container with docker exec (the container's own credentials).
+ct_sh()
+{
+	local cid=$1
+	shift
+	dk exec "$cid" sh -c "$*" 2>&1
+}
+
+# procbox's mount points in the container's mount namespace, one per line, sorted.
+ct_procbox_mounts()
+{
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; if ($(i + 1) == "fuse.procbox") print $5 }' \
+		"/proc/$1/mountinfo" | sort
+}
+
+# Reads, from outside through the container's mount namespace, a namespaced file, an
+# emulated one and the uptime; prints the hostname when all three answer.
+ct_reads()
+{
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	nsenter -t "$1" -m -u -- sh -c \
+		'{ read h < /proc/sys/kernel/hostname && read p < /proc/sys/kernel/panic && read u < /proc/uptime; } 2>/dev/null && echo "$h"'
+}
+
+host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+host_panic=$(cat /proc/sys/kernel/panic)
+host_pgr=$(cat /proc/sys/net/ipv4/ping_group_range)
+served_meminfo=
+
+# The checks of a container procbox covers: mounts, namespaced and emulated files read
+# and written, Docker's own sysctl write, ownership, resource views.
+# Whether the container's procbox mounts include every path given.
+has_mounts()
+{
+	local pid=$1 p list
+	shift
+	list=$(ct_procbox_mounts "$pid")
+	for p in "$@"; do
+		grep -qx -- "$p" <<<"$list" || return 1
+	done
+}
+
+# The checks of a container procbox covers: mounts, namespaced and emulated files read
+# and written, ownership. fwd: what writing ip_forward must give (the kernel decides: in
+# a user namespace only with CAP_NET_ADMIN).
+covered_checks()
+{
+	local mode=$1 cid=$2 name=$3 fwd=$4 pid out
+	pid=$(ct_pid "$cid")
+	if has_mounts "$pid" /proc/sys /proc/uptime /proc/swaps; then
+		tap_ok "$mode: /proc/sys, /proc/uptime and /proc/swaps are procbox's"
+	else
+		tap_fail "$mode: /proc/sys, /proc/uptime and /proc/swaps are procbox's" \
+			"procbox mounts: $(ct_procbox_mounts "$pid" | tr '\n' ' ')"
+	fi
+	if has_mounts "$pid" /sys/devices/virtual/net /sys/kernel/debug /sys/kernel/tracing \
+		/sys/kernel/security; then
+		tap_ok "$mode: the /sys paths are procbox's"
+	else
+		tap_fail "$mode: the /sys paths are procbox's" \
+			"procbox mounts: $(ct_procbox_mounts "$pid" | tr '\n' ' ')"
+	fi
+	tap_is "$mode: /proc/sys/kernel/hostname is the container's" \
+		"$(ct_sh "$cid" cat /proc/sys/kernel/hostname)" "$name"
+	tap_is "$mode: /sys/devices/virtual/net shows the container's network" \
+		"$(ct_sh "$cid" ls /sys/devices/virtual/net)" "lo"
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	out=$(ct_sh "$cid" 'read a b < /proc/uptime && echo ${a%.*}')
+	if [[ $out =~ ^[0-9]+$ ]] && [ "$out" -lt "$(cut -d. -f1 /proc/uptime)" ] && [ "$out" -lt 300 ]; then
+		tap_ok "$mode: /proc/uptime is the container's ($out s)"
+	else
+		tap_fail "$mode: /proc/uptime is the container's" "got: $out, host: $(cat /proc/uptime)"
+	fi
+	out=$(ct_sh "$cid" 'echo 1 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward')
+	case $out in
+	*"$fwd"*) tap_ok "$mode: writing ip_forward in the container's namespace: $fwd" ;;
+	*) tap_fail "$mode: writing ip_forward in the container's namespace: $fwd" "got: $out" ;;
+	esac
+	tap_is "$mode: the host's ip_forward stays" "$(cat /proc/sys/net/ipv4/ip_forward)" "$host_fwd"
+	out=$(ct_sh "$cid" 'echo 7 > /proc/sys/kernel/panic && cat /proc/sys/kernel/panic')
+	tap_is "$mode: kernel/panic is the container's own" "$out" "7"
+	tap_is "$mode: the host's kernel/panic stays" "$(cat /proc/sys/kernel/panic)" "$host_panic"
+	tap_is "$mode: procbox's files belong to the container's root" \
+		"$(ct_sh "$cid" stat -c %u:%g /proc/uptime /proc/sys/net/ipv4/ip_forward | tr '\n' ' ')" \
+		"0:0 0:0 "
+}
+
+runtime_checks()
+{
+	local mode=$1 cid out caps=()
+	# In a user namespace the kernel lets only CAP_NET_ADMIN write net sysctls.
+	[ "$mode" = plain ] || caps=(--cap-add NET_ADMIN)
+	if ! cid=$(run -d --runtime procbox "${caps[@]}" --hostname "rt-$$" -m 64m "$image" sleep 600); then
+		tap_fail "$mode: docker run --runtime procbox" "$cid" "$(cat "$work/run.err")"
+		return 1
+	fi
+	tap_ok "$mode: docker run --runtime procbox"
+	covered_checks "$mode --runtime procbox" "$cid" "rt-$$" 1
+	# runc writes the spec's sysctls (Docker's ping_group_range, which it leaves out
+	# with --userns-remap) through procbox before the container's first process.
+	out=$(ct_sh "$cid" cat /proc/sys/net/ipv4/ping_group_range)
+	tap_is "$mode: ping_group_range reads as in a stock container ($stock_pgr)" "$out" "$stock_pgr"
+	tap_is "$mode: the host's ping_group_range stays" "$(cat /proc/sys/net/ipv4/ping_group_range)" "$host_pgr"
+	if [ -n "$served_meminfo" ]; then
+		tap_is "$mode: /proc/meminfo shows the 64 MiB limit" \
+			"$(ct_sh "$cid" "awk '/^MemTotal/ { print \$2 }' /proc/meminfo")" "65536"
+	else
+		tap_skip "$mode: /proc/meminfo shows the 64 MiB limit" "this procbox does not serve proc/meminfo"
+	fi
+	rt_cid=$cid
+}
+
+attach_checks()
+{
+	local mode=$1 cid pid out before n
+	if ! cid=$(run -d --hostname "at-$$" "$image" sleep 600); then
+		tap_fail "$mode: docker run (stock runc)" "$cid" "$(cat "$work/run.err")"
+		return 1
+	fi
+	pid=$(ct_pid "$cid")
+	out=$(ct_sh "$cid" 'echo 1 > /proc/sys/net/ipv4/ip_forward')
+	case $out in
+	*"Read-only file system"*) tap_ok "$mode: before attach, Docker's /proc/sys is read-only" ;;
+	*) tap_fail "$mode: before attach, Docker's /proc/sys is read-only" "got: $out" ;;
+	esac
+	before=$(ct_procbox_mounts "$pid" | wc -l)
+	if out=$("$pb" attach "$pid" 2>&1) && grep -qx 'procbox attach: /proc/sys: attached' <<<"$out"; then
+		tap_ok "$mode: procbox attach"
+	else
+		tap_fail "$mode: procbox attach" "$out"
+	fi
+	tap_diag "$(grep -v ': attached$' <<<"$out")"
+	if [ "$mode" = plain ]; then
+		covered_checks "$mode attach" "$cid" "at-$$" 1
+	else
+		covered_checks "$mode attach" "$cid" "at-$$" "Permission denied"
+	fi
+
+	n=$(ct_procbox_mounts "$pid" | wc -l)
+	out=$("$pb" attach "$pid" 2>&1)
+	if grep -q ': already attached$' <<<"$out" && ! grep -q ': attached$' <<<"$out" &&
+		[ "$(ct_procbox_mounts "$pid" | wc -l)" -eq "$n" ]; then
+		tap_ok "$mode: attach twice does not stack ($n mounts)"
+	else
+		tap_fail "$mode: attach twice does not stack" "$out" "mounts: $n -> $(ct_procbox_mounts "$pid" | wc -l)"
+	fi
+
+	out=$("$pb" detach "$pid" 2>&1)
+	tap_is "$mode: detach removes procbox's mounts" "$(ct_procbox_mounts "$pid" | wc -l)" "$before"
+	out=$(ct_sh "$cid" 'echo 1 > /proc/sys/net/ipv4/ip_forward')
+	case $out in
+	*"Read-only file system"*) tap_ok "$mode: detach leaves Docker's read-only /proc/sys" ;;
+	*) tap_fail "$mode: detach leaves Docker's read-only /proc/sys" "got: $out" ;;
+	esac
+	tap_is "$mode: the original files answer after detach" \
+		"$(ct_sh "$cid" cat /proc/sys/kernel/hostname)" "at-$$"
+	"$pb" attach --quiet "$pid" >/dev/null 2>&1
+	at_cid=$cid
+}
+
+# kill -9 procbox with containers running, start it again: how long until every container
+# reads its files through procbox again.
+restart_checks()
+{
+	local mode=$1 t0 took pids=() names=() ok i all out
+	pids=("$(ct_pid "$rt_cid")" "$(ct_pid "$at_cid")")
+	names=("rt-$$" "at-$$")
+	procbox_stop KILL
+	out=$(nsenter -t "${pids[0]}" -m -- cat /proc/sys/kernel/hostname 2>&1)
+	case $out in
+	*"not connected"*) tap_ok "$mode: with procbox killed the mounts are dead (ENOTCONN)" ;;
+	*) tap_fail "$mode: with procbox killed the mounts are dead (ENOTCONN)" "got: $out" ;;
+	esac
+	t0=$(now)
+	procbox_start || tap_diag "procbox did not come back: $(tail -n 5 "$log")"
+	ok=(0 0)
+	for ((i = 0; i < 500; i++)); do
+		all=1
+		for k in 0 1; do
+			if [ "${ok[$k]}" = 0 ] && [ "$(ct_reads "${pids[$k]}")" = "${names[$k]}" ]; then
+				ok[k]=1
+			fi
+			[ "${ok[$k]}" = 1 ] || all=0
+		done
+		[ "$all" = 1 ] && break
+		sleep 0.01
+	done
+	took=$(ms_since "$t0")
+	if [ "$all" = 1 ] && [ "$took" -lt 1000 ]; then
+		tap_ok "$mode: after kill -9 and a restart every container reads procbox again ($took ms)"
+	else
+		tap_fail "$mode: after kill -9 and a restart every container reads procbox again within 1 s" \
+			"took $took ms; runtime container ${ok[0]}, attached ${ok[1]}" "$(tail -n 20 "$log")"
+	fi
+	tap_diag "$(grep 'Re-attached' "$log" | tail -n 1)"
+	# Emulated values live in the daemon's memory: a restart seeds them from the host again.
+	tap_is "$mode: emulated values are not kept across a restart (host's kernel/panic again)" \
+		"$(ct_sh "$rt_cid" cat /proc/sys/kernel/panic)" "$host_panic"
+	tap_is "$mode: namespaced values are the container's after the restart" \
+		"$(ct_sh "$rt_cid" cat /proc/sys/net/ipv4/ip_forward)" "1"
+	out=$(run --rm --runtime procbox --hostname "after-$$" "$image" cat /proc/sys/kernel/hostname)
+	tap_is "$mode: a new container starts with the restarted procbox" "$out" "after-$$"
+}
+
+fail_closed_checks()
+{
+	local mode=$1 out rc
+	procbox_stop TERM
+	out=$(run --rm --runtime procbox "$image" true) && rc=0 || rc=$?
+	out+=$(cat "$work/run.err")
+	if [ "$rc" -ne 0 ] && grep -q "procbox hook" <<<"$out"; then
+		tap_ok "$mode: without procbox, --runtime procbox refuses to start a container"
+	else
+		tap_fail "$mode: without procbox, --runtime procbox refuses to start a container" "rc=$rc" "$out"
+	fi
+	out=$(run --rm "$image" true) && rc=0 || rc=$?
+	tap_is "$mode: the stock runtime is not affected" "$rc" "0"
+	procbox_start
+}
+
+image=$("${rig[@]}" image)
+if ! procbox_start; then
+	tap_fail "procbox starts" "$(tail -n 20 "$log")"
+	tap_end
+	exit 1
+fi
+[ -e "$mnt/proc/meminfo" ] && served_meminfo=1
+
+for mode in plain userns-remap; do
+	flags=(--add-runtime "procbox=$work/procbox-runc")
+	[ "$mode" = plain ] || flags+=(--userns-remap)
+	t=$(now)
+	if ! out=$("${rig[@]}" up "${flags[@]}" 2>&1); then
+		tap_fail "$mode: rig up" "$out"
+		continue
+	fi
+	tap_diag "$mode: rig up took $(ms_since "$t") ms"
+	# What a container of the stock runtime reads: the kernel's own value after Docker's
+	# sysctl write, if it made one.
+	stock_pgr=$(run --rm "$image" cat /proc/sys/net/ipv4/ping_group_range)
+	[ "$mode" != plain ] || tap_is "plain: Docker sets ping_group_range" "$stock_pgr" "$(printf '0\t2147483647')"
+	rt_cid='' at_cid=
+	runtime_checks "$mode"
+	attach_checks "$mode"
+	if [ -n "$rt_cid" ] && [ -n "$at_cid" ]; then
+		restart_checks "$mode"
+	else
+		tap_fail "$mode: restart" "no containers to restart with"
+	fi
+	fail_closed_checks "$mode"
+	dk rm -f "$rt_cid" "$at_cid" >/dev/null 2>&1
+done
+
+"${rig[@]}" down >/dev/null 2>&1 || tap_fail "rig down"
+tap_end
