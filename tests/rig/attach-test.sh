@@ -50,6 +50,7 @@ cleanup()
 		wait "$pbpid" 2>/dev/null
 	fi
 	umount -l "$mnt" 2>/dev/null
+	umount -l "$work/pm/root/overlay" 2>/dev/null
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -321,6 +322,58 @@ fail_closed_checks()
 	procbox_start
 }
 
+# Podman with contrib/podman/procbox.json as its hooks.d (no wrapper: readonlyPaths keep
+# /proc/sys read-only unless the user unmasks it).
+podman_checks()
+{
+	local n out rc root=$work/pm/rootfs a
+	local pm=(podman --root "$work/pm/root" --runroot "$work/pm/run" --hooks-dir "$work/pm/hooks.d"
+		--cgroup-manager cgroupfs --events-backend none --runtime runc)
+	# podman's default rlimits may lie above ours, which runc cannot raise
+	local opts=(--rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+	mkdir -p "$work/pm/hooks.d" "$root"/{bin,proc,sys,dev,tmp,etc}
+	python3 - "$here/../../contrib/podman/procbox.json" "$(readlink -f "$pb")" "$mnt" \
+		>"$work/pm/hooks.d/procbox.json" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))
+h["hook"]["path"] = sys.argv[2]
+h["hook"]["args"] = ["procbox", "hook", "--mountpoint", sys.argv[3]]
+json.dump(h, sys.stdout)
+PY
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+	done
+	if ! out=$(tar -C "$root" -cf - . | "${pm[@]}" import - procbox-attach/busybox 2>&1); then
+		tap_fail "podman: import the image" "$out"
+		return 1
+	fi
+	out=$("${pm[@]}" run "${opts[@]}" --hostname pm-$$ procbox-attach/busybox /bin/sh -c \
+		'cat /proc/sys/kernel/hostname; grep -c " /proc/sys .* fuse.procbox " /proc/self/mountinfo; echo 1 > /proc/sys/net/ipv4/ip_forward' 2>&1)
+	n=$(sed -n 2p <<<"$out")
+	if [ "$(sed -n 1p <<<"$out")" = "pm-$$" ] && [ "${n:-0}" -ge 1 ] && grep -q "Read-only file system" <<<"$out"; then
+		tap_ok "podman: the hook gives procbox's /proc/sys, read-only as podman wants it"
+	else
+		tap_fail "podman: the hook gives procbox's /proc/sys, read-only as podman wants it" "$out"
+	fi
+	out=$("${pm[@]}" run "${opts[@]}" --security-opt unmask=/proc/sys procbox-attach/busybox /bin/sh -c \
+		'echo 1 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward' 2>&1)
+	tap_is "podman: with unmask=/proc/sys the container writes its own ip_forward" "$out" "1"
+	procbox_stop TERM
+	"${pm[@]}" run "${opts[@]}" procbox-attach/busybox /bin/true >/dev/null 2>&1 && rc=0 || rc=$?
+	tap_is "podman: without procbox a default container still starts" "$rc" "0"
+	out=$("${pm[@]}" run "${opts[@]}" --security-opt unmask=/proc/sys procbox-attach/busybox /bin/true 2>&1) &&
+		rc=0 || rc=$?
+	if [ "$rc" -ne 0 ] && grep -q "procbox hook" <<<"$out"; then
+		tap_ok "podman: without procbox an unmasked /proc/sys is refused"
+	else
+		tap_fail "podman: without procbox an unmasked /proc/sys is refused" "rc=$rc" "$out"
+	fi
+	procbox_start
+	"${pm[@]}" rmi -a -f >/dev/null 2>&1
+	umount "$work/pm/root/overlay" 2>/dev/null
+}
+
 image=$("${rig[@]}" image)
 if ! procbox_start; then
 	tap_fail "procbox starts" "$(tail -n 20 "$log")"
@@ -355,4 +408,9 @@ for mode in plain userns-remap; do
 done
 
 "${rig[@]}" down >/dev/null 2>&1 || tap_fail "rig down"
+if command -v podman >/dev/null; then
+	podman_checks
+else
+	tap_skip "podman hooks.d" "podman is not installed"
+fi
 tap_end
