@@ -56,7 +56,11 @@ static void help(void)
 	       "  -V, --version            show the version\n"
 	       "\n"
 	       "A container gets procbox's /proc/sys with, inside its mount namespace:\n"
-	       "  mount --bind " DEFAULT_MOUNTPOINT "/proc/sys /proc/sys\n",
+	       "  mount --bind " DEFAULT_MOUNTPOINT "/proc/sys /proc/sys\n"
+	       "or, from outside, all of procbox's files at once:\n"
+	       "  procbox attach PID        procbox detach PID\n"
+	       "Docker: dockerd --add-runtime procbox=<a symlink named procbox-runc to procbox>,\n"
+	       "then docker run --runtime procbox. OCI runtimes: procbox hook (createRuntime).\n",
 	       NSENTER_DEFAULT_TIMEOUT_MS, NSENTER_DEFAULT_MAX_AGENTS,
 	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000);
 }

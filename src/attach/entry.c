@@ -229,8 +229,8 @@ static int cmd_hook(int argc, char **argv)
 	if (r >= 0) {
 		r = attach_container(o.mountpoint, state.pid, bundle.rootfs, items);
 		if (r < 0)
-			fprintf(stderr, "%s: container %s (pid %d): %s\n", prog, state.id,
-				state.pid, strerror(-r));
+			fprintf(stderr, "%s: container %s (pid %d, rootfs %s): %s\n", prog,
+				state.id, state.pid, bundle.rootfs, strerror(-r));
 		else
 			(void)print_items(stderr, prog, items, o.quiet);
 	}
