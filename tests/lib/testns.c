@@ -134,6 +134,7 @@ _Noreturn static void child(const struct testns_opts *o, int tx, int rx)
 			_exit(11);
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			_exit(12);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
 	if ((o->clone_flags & CLONE_NEWUTS) && o->hostname &&
 	    sethostname(o->hostname, strlen(o->hostname)) < 0)
@@ -164,6 +165,9 @@ _Noreturn static void child(const struct testns_opts *o, int tx, int rx)
 		_exit(18);
 	if (o->uid && setresuid(o->uid, o->uid, o->uid) < 0)
 		_exit(19);
+	/* A change of credentials clears the parent-death signal: set it again, or a
+	 * container would outlive a test that crashed. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	me = 0; /* "ready"; the parent knows our pid unless a pid namespace hid it */
 	if (!(o->clone_flags & CLONE_NEWPID) && xwrite(tx, &me, sizeof(me)) < 0)
 		_exit(20);
