@@ -747,7 +747,8 @@ Test(emulated, uptime)
 	sleep(3);
 	cr_assert_eq(box_sh(&a, USER, "cat /proc/uptime", out, sizeof(out)), 0);
 	cr_assert_eq(sscanf(out, "%lf %lf", &a1, &a2), 2, "'%s'", out);
-	cr_expect(a1 >= 2.9 && a1 < 4.5, "uptime %.2f after 3 s", a1);
+	/* about 3: the upper bound only says it is not the host's, whatever the load */
+	cr_expect(a1 >= 2.9 && a1 < 10, "uptime %.2f after 3 s", a1);
 	cr_expect_eq(a1, a2);
 	cr_assert_eq(read_line("/proc/uptime", host, sizeof(host)), 0);
 	h = strtod(host, NULL);
@@ -761,7 +762,7 @@ Test(emulated, uptime)
 			    out, sizeof(out)),
 		     0);
 	cr_assert_eq(sscanf(out, "%lf %*f\n%lf", &b1, &b2), 2, "'%s'", out);
-	cr_expect(b2 - b1 > 0.9 && b2 - b1 < 1.5, "%.2f then %.2f", b1, b2);
+	cr_expect(b2 - b1 > 0.9 && b2 - b1 < 5, "%.2f then %.2f", b1, b2);
 	cr_expect_eq(box_write(&a, 0, "proc/uptime", "1"), -EACCES);
 	box_stop(&a);
 }
