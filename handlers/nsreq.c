@@ -65,6 +65,23 @@ int nsreq_lookup(const struct pb_caller *c, unsigned mask, unsigned long clone_f
 	return 0;
 }
 
+int nsreq_stat(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
+	       const char *kpath, struct stat *st)
+{
+	struct nsenter_stat ns;
+	int r;
+
+	r = nsreq_lookup(c, mask, clone_flags, kpath, &ns);
+	if (r < 0)
+		return r;
+	pb_default_stat(c, ns.mode, st);
+	st->st_uid = c->container ? container_uid_to_host(c->container, ns.uid) : ns.uid;
+	st->st_gid = c->container ? container_gid_to_host(c->container, ns.gid) : ns.gid;
+	if (!S_ISREG(ns.mode))
+		st->st_size = 0;
+	return 0;
+}
+
 int nsreq_open(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
 	       const char *kpath, int flags, bool pass_fd, int *ret_fd)
 {

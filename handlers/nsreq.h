@@ -30,6 +30,10 @@ int nsreq_read(const struct pb_caller *c, unsigned mask, unsigned long clone_fla
 	       const char *kpath, char **ret, size_t *ret_len);
 int nsreq_write(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
 		const char *kpath, const char *buf, size_t size, off_t off);
+/* A kernel file's attributes as FUSE must report them to the caller: the child's ids
+ * (in the caller's user namespace) mapped back to host ids, a non-zero file size. */
+int nsreq_stat(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
+	       const char *kpath, struct stat *st);
 int nsreq_readdir(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
 		  const char *kpath, struct pb_dir *d);
 int nsreq_readlink(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,

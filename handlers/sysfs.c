@@ -60,21 +60,10 @@ static void kpath_of(const char *path, char *buf, size_t size)
 
 static int net_getattr(const struct pb_caller *c, const char *path, struct stat *st)
 {
-	struct nsenter_stat ns;
 	char kpath[PATH_MAX];
-	int r;
 
 	kpath_of(path, kpath, sizeof(kpath));
-	r = nsreq_lookup(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, &ns);
-	if (r < 0)
-		return r;
-	pb_default_stat(c, ns.mode, st);
-	/* The child saw ids in the caller's user namespace; FUSE speaks host ids. */
-	st->st_uid = c->container ? container_uid_to_host(c->container, ns.uid) : ns.uid;
-	st->st_gid = c->container ? container_gid_to_host(c->container, ns.gid) : ns.gid;
-	if (!S_ISREG(ns.mode))
-		st->st_size = 0;
-	return 0;
+	return nsreq_stat(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, st);
 }
 
 static int net_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)

@@ -22,6 +22,7 @@
 #include "attach/mountinfo.h"
 #include "attach/nsmount.h"
 #include "nsenter/namespaces.h"
+#include "util/fdutil.h"
 #include "util/macro.h"
 
 /* What the child reports per operation, after one record for its own set-up. */
@@ -226,28 +227,6 @@ static void run_detach(const struct child_ctx *c, struct nsmount_op *op, struct 
 	op->outcome = op->removed ? NSMOUNT_DETACHED : NSMOUNT_NOT_ATTACHED;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* Nothing of the caller's (a daemon's /dev/fuse fd above all) follows the child into a
- * container's namespace. */
-static void close_all_but(int *keep, size_t n)
-{
-	unsigned lo = 3;
-
-	qsort(keep, n, sizeof(int), cmp_int);
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 0 || (unsigned)keep[i] < lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	syscall(SYS_close_range, lo, ~0U, 0);
-}
-
 static void send_result(int fd, const struct result *res)
 {
 	/* A short write means the parent is gone or gave up; nothing left to tell. */
@@ -281,7 +260,7 @@ _Noreturn static void child_main(const struct child_ctx *c, struct nsmount_op *o
 	keep[k++] = c->result_fd;
 	for (size_t i = 0; i < n; i++)
 		keep[k++] = ops[i].tree_fd;
-	close_all_but(keep, k);
+	close_all_fds_but(keep, k);
 
 	/* Not dumpable: the container's root can neither ptrace this process nor reach the
 	 * host's /proc through its fds. */

@@ -17,6 +17,7 @@
 
 #include "nsenter/service.h"
 #include "nsenter/transport.h"
+#include "util/fdutil.h"
 #include "util/macro.h"
 
 struct spawn_job {
@@ -76,28 +77,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* In the fresh child: nothing of the daemon's (the /dev/fuse fd above all) may follow it
- * into a container's namespaces. */
-static void close_all_but(int *keep, size_t n)
-{
-	unsigned lo = 3;
-
-	qsort(keep, n, sizeof(int), cmp_int);
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 0 || (unsigned)keep[i] < lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	syscall(SYS_close_range, lo, ~0U, 0);
-}
-
+/* In the fresh child, before it enters any namespace. */
 _Noreturn static void child_start(const struct nsenter_service *s,
 				  const struct nsenter_child_params *p)
 {
@@ -117,7 +97,7 @@ _Noreturn static void child_start(const struct nsenter_service *s,
 	keep[n++] = p->sock;
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		keep[n++] = p->ns_fds[t];
-	close_all_but(keep, n);
+	close_all_fds_but(keep, n);
 	nsenter_child_main(p);
 }
 
