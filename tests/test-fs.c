@@ -578,3 +578,27 @@ Test(fs, counters_and_release_of_containers)
 	cr_assert_leq(a2, a0, "agents left: %s", after);
 	cr_assert_eq(daemon_children(&d, NULL, 0), (int)a2);
 }
+
+/* The kernel keeps one size for the one inode every container shares: a truncating open
+ * and a short write in one container must not cut what readers that trust st_size
+ * (busybox cat uses sendfile) read in another. */
+Test(fs, writes_never_shrink_what_others_read)
+{
+	struct testns a, b;
+
+	ct_start(&a, CT_FLAGS, 0, NULL);
+	ct_start(&b, CT_FLAGS, 0, NULL);
+	cr_assert_str_eq(ct_sh(&a,
+			       "echo 9 > /proc/sys/net/ipv4/ip_default_ttl && busybox cat "
+			       "/proc/sys/net/ipv4/ip_default_ttl",
+			       NULL),
+			 "9");
+	cr_assert_str_eq(ct_sh(&b, "busybox cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	/* a failed write after a truncating open */
+	ct_sh(&a, "echo -5 > /proc/sys/net/ipv4/ip_default_ttl", NULL);
+	cr_assert_str_eq(ct_sh(&a, "busybox cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "9");
+	cr_assert_str_eq(ct_sh(&b, "busybox cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	cr_assert_str_eq(ct_sh(&b, "stat -c %s /proc/sys/net/ipv4/ip_default_ttl", NULL), "4096");
+	testns_stop(&a);
+	testns_stop(&b);
+}

@@ -328,9 +328,11 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	/* O_TRUNC comes with open (as `echo x > file` does it) instead of a SETATTR. */
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* One inode serves every container, and the kernel keeps one size for it: with
+	 * atomic O_TRUNC an `echo x > file` would set it to 0 and then to what was written,
+	 * and readers that trust st_size (sendfile) in every container would stop there.
+	 * Without it, truncation is a SETATTR whose reply (setattr below) keeps the size. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS;
 }

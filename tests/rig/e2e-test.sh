@@ -139,25 +139,9 @@ other_value()
 	esac
 }
 
-# A check that fails because of a known procbox bug: TAP's TODO, so the run stays
-# green while the bug is open; "ok ... # TODO" shows when it is fixed.
-# Usage: todo_is NAME GOT WANT REASON
-todo_is()
-{
-	TAP_N=$((TAP_N + 1))
-	if [ "$2" = "$3" ]; then
-		printf 'ok %d - %s # TODO %s\n' "$TAP_N" "$1" "$4"
-	else
-		printf 'not ok %d - %s # TODO %s\n' "$TAP_N" "$1" "$4"
-		tap_diag "got:  '$2'" "want: '$3'"
-	fi
-}
-
-# Every container reads and writes the same FUSE inode. A write or an O_TRUNC open
-# sets the kernel's cached i_size of it for all, and busybox cat stops reading there
-# (likely through sendfile(2): od, which uses read(2), reads it all); a stat
-# (getattr) refreshes it.
-ISIZE_BUG="procbox bug: a write sets the shared inode's cached size, cat stops there"
+# Every container reads and writes the same FUSE inode, whose size the kernel keeps
+# once for all: a write or a truncating open in one container must not shorten what
+# busybox cat (sendfile(2), which trusts st_size) reads in another.
 
 # --- /proc/sys ---
 
@@ -214,18 +198,18 @@ sysctl_checks()
 	*"Invalid argument"*) tap_ok "$mode: an invalid kernel/panic write gets Invalid argument" ;;
 	*) tap_fail "$mode: an invalid kernel/panic write gets Invalid argument" "got: $out" ;;
 	esac
-	todo_is "$mode: cat right after the invalid write reads A's kernel/panic" \
-		"$(ct_sh "$cid" cat /proc/sys/kernel/panic)" "$panic" "$ISIZE_BUG"
+	tap_is "$mode: cat right after the invalid write reads A's kernel/panic" \
+		"$(ct_sh "$cid" cat /proc/sys/kernel/panic)" "$panic"
 	tap_is "$mode: A keeps its ip_default_ttl and kernel/panic (read after a stat)" \
 		"$(ct_sh "$cid" "stat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/kernel/panic >/dev/null; cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/kernel/panic" | tr '\n' ' ')" \
 		"$ttl $panic "
 	ct_sh "$b" "echo 1234567 > /proc/sys/kernel/panic" >/dev/null
 	ct_sh "$cid" "echo 5 > /proc/sys/kernel/panic" >/dev/null
-	todo_is "$mode: B reads all of its kernel/panic after A wrote a shorter one" \
-		"$(ct_sh "$b" cat /proc/sys/kernel/panic)" "1234567" "$ISIZE_BUG"
+	tap_is "$mode: B reads all of its kernel/panic after A wrote a shorter one" \
+		"$(ct_sh "$b" cat /proc/sys/kernel/panic)" "1234567"
 	ct_sh "$cid" "sysctl -w net.ipv4.ip_default_ttl=9" >/dev/null
-	todo_is "$mode: B reads its ip_default_ttl 64 after A set its own to 9" \
-		"$(ct_sh "$b" cat /proc/sys/net/ipv4/ip_default_ttl)" "64" "$ISIZE_BUG"
+	tap_is "$mode: B reads its ip_default_ttl 64 after A set its own to 9" \
+		"$(ct_sh "$b" cat /proc/sys/net/ipv4/ip_default_ttl)" "64"
 
 	# Host-wide sysctls: refused even to a container whose root is the host's uid 0.
 	for s in vm/swappiness kernel/threads-max; do
