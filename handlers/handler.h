@@ -46,6 +46,9 @@ struct handler {
 	const char *path; /* below the mount root, no leading or trailing '/' */
 	bool subtree;	  /* also serves every path below */
 	mode_t mode;	  /* of path itself: S_IFREG|0444, S_IFDIR|0555, ... */
+	/* st_size of a file, 0: PB_FILE_SIZE. At least the longest content it can have:
+	 * sendfile(2) readers stop at st_size. */
+	off_t size;
 
 	/* All optional. Defaults: getattr from mode, owned by the container's root,
 	 * st_size 4096 for files; read from content(); no write (EACCES). */
@@ -68,6 +71,8 @@ struct handler {
 /* The size every emulated or passed-through file reports: non-zero, so that readers
  * that trust st_size (busybox cat uses sendfile) read at all. */
 #define PB_FILE_SIZE 4096
+/* For views whose length grows with the host (a line or block per CPU or disk). */
+#define PB_VIEW_SIZE (1024 * 1024)
 
 /* Fills st for a handler-less default: mode, owner = the container's root, now. */
 void pb_default_stat(const struct pb_caller *c, mode_t mode, struct stat *st);

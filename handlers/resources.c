@@ -1749,10 +1749,16 @@ static int cpu_dir_content(const struct pb_caller *c, struct pb_file *f, char **
 
 const struct handler resources_handlers[] = {
     {.path = "proc/meminfo", .mode = S_IFREG | 0444, .content = meminfo_content},
-    {.path = "proc/cpuinfo", .mode = S_IFREG | 0444, .content = cpuinfo_content},
-    {.path = "proc/stat", .mode = S_IFREG | 0444, .content = stat_content},
+    {.path = "proc/cpuinfo",
+     .mode = S_IFREG | 0444,
+     .size = PB_VIEW_SIZE,
+     .content = cpuinfo_content},
+    {.path = "proc/stat", .mode = S_IFREG | 0444, .size = PB_VIEW_SIZE, .content = stat_content},
     {.path = "proc/loadavg", .mode = S_IFREG | 0444, .content = loadavg_content},
-    {.path = "proc/diskstats", .mode = S_IFREG | 0444, .content = diskstats_content},
+    {.path = "proc/diskstats",
+     .mode = S_IFREG | 0444,
+     .size = PB_VIEW_SIZE,
+     .content = diskstats_content},
     {
 	.path = CPU_DIR,
 	.subtree = true,

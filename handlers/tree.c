@@ -200,6 +200,8 @@ int tree_getattr(const struct pb_caller *c, const char *path, struct stat *st)
 		return h->getattr(c, path, st);
 	if (n && n->h) {
 		pb_default_stat(c, n->h->mode, st);
+		if (S_ISREG(n->h->mode) && n->h->size > 0)
+			st->st_size = n->h->size;
 		return 0;
 	}
 	if (n) {
