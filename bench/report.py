@@ -234,13 +234,20 @@ def targets(res):
     sc = res.scale
     if sc:
         peak_mib = sc["peak_rss_kib"] / 1024
+        sb, sa = sc.get("stats_before") or {}, sc.get("stats_after") or {}
+        left = {k: (sb.get(k), sa.get(k)) for k in ("containers", "agents", "cached_fds")}
         clean = (sc["fds_after"] <= sc["fds_before"]
                  and sc["children_after"] <= sc["children_before"]
+                 and all(a is None or b is None or a <= b for b, a in left.values())
                  and sc["failed_containers"] == 0)
+        counters = ", ".join(f"{k} {b}→{a}" for k, (b, a) in left.items() if b is not None)
         rows.append({
             "target": f"5. {sc['containers']} containers × 10 sysctls: peak RSS of procbox and "
-                      f"its children, MiB (fds {sc['fds_before']}→{sc['fds_after']}, children "
-                      f"{sc['children_before']}→{sc['children_after']}, failed containers "
+                      f"its children, MiB (fds {sc['fds_before']}→{sc['fds_after']} besides "
+                      f"libfuse's per-thread /dev/fuse {sc.get('fuse_fds_before', '?')}→"
+                      f"{sc.get('fuse_fds_after', '?')}, children "
+                      f"{sc['children_before']}→{sc['children_after']}"
+                      f"{', ' + counters if counters else ''}, failed containers "
                       f"{sc['failed_containers']})",
             "value": peak_mib, "threshold": 100.0, "op": "<",
             "why": None, "extra_ok": clean,
