@@ -485,6 +485,34 @@ static int agent_roundtrip(struct nsenter_service *s, struct agent *a,
 	return 0;
 }
 
+/*
+ * One request to a, under a's lock. An agent that failed a request (killed, stopped, gone
+ * with its namespaces) is unlinked before the lock is let go, and the requests queued
+ * behind it on the lock are refused at once: they go to a fresh agent, instead of
+ * waiting out one timeout each on an agent that no longer answers.
+ */
+static int agent_locked_roundtrip(struct nsenter_service *s, struct agent *a,
+				  const struct nsenter_message *req, struct nsenter_message **ret,
+				  int *ret_fd)
+{
+	bool dead;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&s->lock);
+	dead = a->dead;
+	pthread_mutex_unlock(&s->lock);
+	r = dead ? -ECONNRESET : agent_roundtrip(s, a, req, ret, ret_fd);
+	if (r < 0) {
+		pthread_mutex_lock(&s->lock);
+		if (!a->dead)
+			agent_unlink_locked(s, a);
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
 uint64_t nsenter_service_own_ns(const struct nsenter_service *s, enum ns_type t)
 {
 	return t < _NS_TYPE_MAX ? s->own_ns[t] : 0;
@@ -503,9 +531,7 @@ int nsenter_service_agent_request_existing(struct nsenter_service *s, const stru
 	pthread_mutex_lock(&s->lock);
 	s->stats.agent_hits++;
 	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_lock(&a->lock);
-	r = agent_roundtrip(s, a, req, ret, ret_fd);
-	pthread_mutex_unlock(&a->lock);
+	r = agent_locked_roundtrip(s, a, req, ret, ret_fd);
 	*ret_pid = a->pid;
 	agent_put(s, a, r < 0);
 	/* An agent found dead is dropped; the caller starts a fresh one. */
@@ -533,9 +559,7 @@ int nsenter_service_agent_request(struct nsenter_service *s, const struct agent_
 			fresh = true;
 		}
 
-		pthread_mutex_lock(&a->lock);
-		r = agent_roundtrip(s, a, req, ret, ret_fd);
-		pthread_mutex_unlock(&a->lock);
+		r = agent_locked_roundtrip(s, a, req, ret, ret_fd);
 		*ret_pid = a->pid;
 
 		/* A set-up failure is the agent's first and last answer: drop it. */
