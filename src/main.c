@@ -272,6 +272,8 @@ int main(int argc, char **argv)
 	struct options o;
 	int r, ret = EXIT_FAILURE;
 
+	if (argc == 3 && strcmp(argv[1], NSENTER_CHILD_ARG) == 0)
+		nsenter_child_exec_main(argv[2]);
 	if (attach_is_command(argc, argv))
 		return attach_command_main(argc, argv);
 	r = parse_args(argc, argv, &o);
@@ -315,6 +317,7 @@ int main(int argc, char **argv)
 	    .timeout_ms = o.timeout_ms,
 	    .max_agents = o.max_agents,
 	    .agent_idle_ms = o.agent_idle_s * 1000,
+	    .exec_children = true,
 	};
 	r = nsenter_service_new(&ncfg, &fs.nsenter);
 	if (r < 0) {

@@ -406,6 +406,58 @@ static void fork_into_pid_namespace(int sock)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
 }
 
+_Noreturn void nsenter_child_exec(const struct nsenter_child_params *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = (const unsigned char *)p;
+	char arg[2 * sizeof(*p) + 1];
+	char *argv[] = {(char *)"procbox", (char *)NSENTER_CHILD_ARG, arg, NULL};
+
+	/* The same binary reads it back: its bytes are the whole encoding. */
+	for (size_t i = 0; i < sizeof(*p); i++) {
+		arg[2 * i] = hex[b[i] >> 4];
+		arg[2 * i + 1] = hex[b[i] & 15];
+	}
+	arg[2 * sizeof(*p)] = 0;
+	if (fcntl(p->sock, F_SETFD, 0) < 0)
+		fail(p->sock, negative_errno(), "fcntl");
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		if (p->ns_fds[t] >= 0 && fcntl(p->ns_fds[t], F_SETFD, 0) < 0)
+			fail(p->sock, negative_errno(), "fcntl");
+	/* The daemon's own image even if its file was replaced since. */
+	execv("/proc/self/exe", argv);
+	fail(p->sock, negative_errno(), "exec");
+}
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+_Noreturn void nsenter_child_exec_main(const char *params)
+{
+	struct nsenter_child_params p;
+	unsigned char *b = (unsigned char *)&p;
+
+	if (strlen(params) != 2 * sizeof(p))
+		_exit(EXIT_FAILURE);
+	for (size_t i = 0; i < sizeof(p); i++) {
+		int hi = unhex(params[2 * i]), lo = unhex(params[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			_exit(EXIT_FAILURE);
+		b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	/* What the exec let through again: nothing but these must follow the child into a
+	 * container's namespaces. */
+	if (fcntl(p.sock, F_SETFD, FD_CLOEXEC) < 0)
+		_exit(EXIT_FAILURE);
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		if (p.ns_fds[t] >= 0 && fcntl(p.ns_fds[t], F_SETFD, FD_CLOEXEC) < 0)
+			_exit(EXIT_FAILURE);
+	nsenter_child_main(&p);
+}
+
 _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 {
 	int sock = p->sock;

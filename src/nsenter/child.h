@@ -26,6 +26,19 @@ struct nsenter_child_params {
 _Noreturn void nsenter_child_main(const struct nsenter_child_params *p);
 
 /*
+ * The same, in a fresh image of the daemon's binary: a child forked from the
+ * multithreaded daemon inherits every lock another thread held at the fork (malloc's in
+ * sanitizer builds, the locale's, stdio's), and only an exec leaves them behind. Called
+ * in the child after the fork, with the fds of p already where they must stay; the new
+ * image finds p in its arguments (nsenter_child_exec_main()).
+ */
+_Noreturn void nsenter_child_exec(const struct nsenter_child_params *p);
+
+#define NSENTER_CHILD_ARG "--nsenter-child"
+/* main() of the exec'd image: procbox --nsenter-child <params>. */
+_Noreturn void nsenter_child_exec_main(const char *params);
+
+/*
  * Serves one request in the current process's namespaces, with its credentials. Exposed
  * for tests; the child calls it for every request. *ret_fd is an fd to pass back, or
  * -EBADF. Paths must be absolute and lie under /proc/sys or /sys.

@@ -98,6 +98,8 @@ _Noreturn static void child_start(const struct nsenter_service *s,
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		keep[n++] = p->ns_fds[t];
 	close_all_fds_but(keep, n);
+	if (s->cfg.exec_children)
+		nsenter_child_exec(p);
 	nsenter_child_main(p);
 }
 

@@ -23,6 +23,9 @@ struct nsenter_service_config {
 	unsigned max_agents;	/* live agents at most; 0 disables agents */
 	int agent_idle_ms;	/* an agent unused this long is stopped; default 30000 */
 	unsigned max_agent_fds; /* fds cached per agent; default 64 */
+	/* Children exec the daemon's binary (procbox --nsenter-child) right after the fork
+	 * (see nsenter_child_exec()); else they run on in the forked copy. */
+	bool exec_children;
 };
 
 #define NSENTER_DEFAULT_TIMEOUT_MS 2000
