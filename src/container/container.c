@@ -569,14 +569,6 @@ void container_registry_free(struct container_registry *reg)
 	free(reg);
 }
 
-static struct container *find_locked(struct container_registry *reg, const struct container_id *id)
-{
-	for (struct container *c = reg->list; c; c = c->next)
-		if (id_equal(&c->id, id))
-			return c;
-	return NULL;
-}
-
 /* Whether c's init still runs: its pidfd polls readable once it exited; without pidfds
  * (valgrind, old kernels), the same pid must still have the same start time. The
  * housekeeping sweep is then what releases containers. */
@@ -588,6 +580,19 @@ static bool init_alive(const struct container *c)
 	if (c->init_pidfd >= 0)
 		return poll(&p, 1, 0) == 0;
 	return read_stat(c->init_pid, NULL, &start) == 0 && start == c->init_start;
+}
+
+/*
+ * A listed container whose init has exited is nobody's any more, even before the watch
+ * thread drops it: unless the init pinned it (a pid namespace of the container's own),
+ * the namespace of its id may be gone already and its inode another container's.
+ */
+static struct container *find_locked(struct container_registry *reg, const struct container_id *id)
+{
+	for (struct container *c = reg->list; c; c = c->next)
+		if (id_equal(&c->id, id) && init_alive(c))
+			return c;
+	return NULL;
 }
 
 /*
