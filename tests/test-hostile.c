@@ -70,6 +70,13 @@ static void teardown(void)
 		daemon_stop(&d);
 }
 
+/* Ends a test that used the daemon: a sanitizer report or a crash ends it with another
+ * status than 0. */
+static void stop_daemon_cleanly(void)
+{
+	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+}
+
 TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 240);
 
 static const struct hct_opts userns_ct = {.userns = true, .pidns = true, .netns = true};
@@ -324,14 +331,16 @@ Test(hostile, bad_writes_get_the_kernels_answer_and_change_nothing)
 	cr_expect_eq(zombies, 0);
 	cr_log_info("after the bad writes: %d fds (%d before), %d children (%d before)", fds, fds0,
 		    kids, kids0);
+	stop_daemon_cleanly();
 }
 
 /* ---- procbox's children, seen from a container ---- */
 
 struct victims {
 	int n;
-	pid_t pid[64];
-	bool same_pidns; /* signals by pid are then the kernel's to allow (same uid) */
+	pid_t pid[64];	      /* as the host sees it: what the host's procfs names it by */
+	pid_t by_pid[64];     /* as the attacker's pid namespace sees it; 0: not there at all */
+	bool signals_allowed; /* the kernel lets a uid signal its own processes */
 };
 
 static void report(char *out, size_t outsz, pid_t pid, const char *what, int r)
@@ -345,7 +354,7 @@ static void report(char *out, size_t outsz, pid_t pid, const char *what, int r)
 
 /*
  * Every way a container's root could reach another process: signals, ptrace, pidfds and
- * process_vm_readv by pid (the pid resolves in the caller's pid namespace), and the
+ * process_vm_readv by pid (for the processes its pid namespace shows at all), and the
  * /proc/<pid> files a non-dumpable process closes to all but CAP_SYS_PTRACE in the initial
  * user namespace (the test containers see the host's procfs, so the names resolve).
  * Returns how many succeeded.
@@ -369,16 +378,19 @@ static int do_attack(const void *p, char *out, size_t outsz)
 			allowed++;                                                                 \
 	} while (0)
 
-		if (!v->same_pidns) {
-			TRY("kill(0)", kill(pid, 0));
-			TRY("pidfd_open", fd = (int)syscall(SYS_pidfd_open, pid, 0));
+		if (v->by_pid[i] > 0 && !v->signals_allowed) {
+			TRY("kill(0)", kill(v->by_pid[i], 0));
+			TRY("pidfd_open", fd = (int)syscall(SYS_pidfd_open, v->by_pid[i], 0));
 			if (fd >= 0)
 				close(fd);
 		}
-		TRY("ptrace(SEIZE)", ptrace(PTRACE_SEIZE, pid, NULL, NULL));
-		if (r >= 0)
-			ptrace(PTRACE_DETACH, pid, NULL, NULL);
-		TRY("process_vm_readv", process_vm_readv(pid, &local, 1, &remote, 1, 0));
+		if (v->by_pid[i] > 0) {
+			TRY("ptrace(SEIZE)", ptrace(PTRACE_SEIZE, v->by_pid[i], NULL, NULL));
+			if (r >= 0)
+				ptrace(PTRACE_DETACH, v->by_pid[i], NULL, NULL);
+			TRY("process_vm_readv",
+			    process_vm_readv(v->by_pid[i], &local, 1, &remote, 1, 0));
+		}
 		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 		TRY("open mem", fd = open(path, O_RDWR | O_CLOEXEC));
 		if (fd >= 0)
@@ -438,12 +450,33 @@ static void victims_of(struct victims *v)
 	}
 }
 
+/* The pid of host pid `pid` in its innermost pid namespace (the last of NSpid). */
+static pid_t innermost_pid(pid_t pid)
+{
+	char path[64], line[256];
+	pid_t last = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "NSpid:", 6) == 0)
+			for (char *t = strtok(line + 6, " \t\n"); t; t = strtok(NULL, " \t\n"))
+				last = atoi(t);
+	fclose(f);
+	return last;
+}
+
 static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 {
 	static char out[16384];
 	struct victims v = {0};
+	struct stat ct_pidns, st;
+	char path[64];
 	struct hct c;
-	int allowed;
+	int allowed, visible = 0;
 
 	ct_start(o, true, &c);
 	/* Agents that joined this container's namespaces with its root's credentials (and
@@ -452,6 +485,20 @@ static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 	cr_assert_neq(ct_read(&c, how, "/proc/sys/kernel/hostname")[0], 0);
 	victims_of(&v);
 
+	/* None of them is in the container's pid namespace: there it could name them, and
+	 * signal them as the uid they run as. */
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", c.init);
+	cr_assert_eq(stat(path, &ct_pidns), 0);
+	for (int i = 0; i < v.n; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", v.pid[i]);
+		if (stat(path, &st) == 0 && st.st_ino == ct_pidns.st_ino) {
+			v.by_pid[i] = innermost_pid(v.pid[i]);
+			visible++;
+		}
+	}
+	cr_expect_eq(visible, 0, "%d of procbox's children are in the container's pid namespace",
+		     visible);
+
 	allowed = hct_call(&c, how, do_attack, &v, out, sizeof(out));
 	cr_expect_eq(allowed, 0, "%s reached procbox's children:\n%s", who, out);
 	cr_log_info("%s:\n%s", who, out);
@@ -459,7 +506,9 @@ static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 	/* A process that joined every namespace but the pid namespace (none of the
 	 * container's own: one entered from outside) may signal them, as the kernel lets a
 	 * uid signal its own processes, but may still not trace them or read them. */
-	v.same_pidns = true;
+	for (int i = 0; i < v.n; i++)
+		v.by_pid[i] = v.pid[i];
+	v.signals_allowed = true;
 	allowed = hct_call(&c, how | HCT_NO_PIDNS, do_attack, &v, out, sizeof(out));
 	cr_expect_eq(allowed, 0, "%s (outside its pid namespace) reached procbox's children:\n%s",
 		     who, out);
@@ -467,6 +516,7 @@ static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 	/* and they still serve */
 	cr_assert_str_eq(ct_read(&c, how, "/proc/sys/net/ipv4/ip_default_ttl"), "64");
 	hct_stop(&c);
+	stop_daemon_cleanly();
 }
 
 Test(hostile, user_namespaced_root_cannot_reach_procbox_children)
@@ -769,6 +819,7 @@ Test(hostile, containers_never_share_emulated_values)
 	isolation(&userns_ct, "user namespaces with the same map");
 	isolation(&hostroot_ct, "host root, own pid namespaces");
 	isolation(&(struct hct_opts){.netns = true}, "host root, no pid namespace");
+	stop_daemon_cleanly();
 }
 
 /* ---- what the nsenter child opens ---- */
@@ -853,10 +904,11 @@ Test(child_paths, no_symlink_and_no_mount_crossing, .timeout = 30)
 			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 			    mount("tmpfs", "/proc/sys/fs/binfmt_misc", "tmpfs", 0, NULL) < 0)
 				_exit(100);
-			if (symlink("/etc", "/proc/sys/fs/binfmt_misc/etc") < 0 ||
+			fd = open("/proc/sys/fs/binfmt_misc/planted",
+				  O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0 || write(fd, "1\n", 2) != 2 || close(fd) < 0 ||
 			    nsenter_child_open_roots() < 0 || !req ||
-			    nsenter_message_set_path(req, "/proc/sys/fs/binfmt_misc/etc/passwd") <
-				0)
+			    nsenter_message_set_path(req, "/proc/sys/fs/binfmt_misc/planted") < 0)
 				_exit(101);
 			req->length = 4096;
 			resp = nsenter_child_handle(req, &fd);
@@ -1008,7 +1060,7 @@ static int recycle_rounds(FILE *rep, int rounds)
 		"namespace inode %d, network namespace inode %d\n",
 		rounds, pid_reused, user_reused, pidns_reused, net_reused);
 	XCHECK(pid_reused > 0, "ns_last_pid never gave B the pid of A's init");
-	daemon_stop(&dx);
+	XCHECK(daemon_stop(&dx) == 0, "the daemon did not exit cleanly: see %s", dx.log);
 	fflush(rep);
 	return fails;
 #undef XCHECK
@@ -1195,6 +1247,9 @@ Test(hostile, a_dead_containers_entry_is_never_handed_to_a_new_one)
 	for (int i = 0; i < n_frozen; i++)
 		thaw_thread(frozen_tids[i]);
 	n_frozen = 0;
+	/* the watch and the sweep now both find the dead containers at once */
+	usleep(200 * 1000);
+	stop_daemon_cleanly();
 	cr_log_info("user namespace inode reused %d times", reused);
 	if (reused == 0)
 		cr_skip_test("the kernel never reused a user namespace inode: nothing to check");

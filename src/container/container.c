@@ -484,6 +484,16 @@ static void release(struct container_registry *reg, struct container *c)
 	container_unref(c); /* the registry's reference */
 }
 
+static bool init_alive(const struct container *c);
+
+static bool listed_locked(struct container_registry *reg, const struct container *c)
+{
+	for (struct container *l = reg->list; l; l = l->next)
+		if (l == c)
+			return true;
+	return false;
+}
+
 static void *watch_main(void *arg)
 {
 	struct container_registry *reg = arg;
@@ -503,7 +513,10 @@ static void *watch_main(void *arg)
 			if (!c)
 				return NULL; /* stopfd */
 			pthread_mutex_lock(&reg->lock);
-			if (c->released) {
+			/* The sweep may have released c, and freed it, since epoll_wait() returned
+			 * its event: only a listed container is touched, and only if its init is
+			 * gone (the address may be a new container's by now). */
+			if (!listed_locked(reg, c) || init_alive(c)) {
 				pthread_mutex_unlock(&reg->lock);
 				continue;
 			}
