@@ -44,6 +44,13 @@ static void teardown(void)
 		daemon_stop(&d);
 }
 
+/* Ends a test that used the daemon: a sanitizer report or a crash ends it with another
+ * status than 0. */
+static void stop_daemon_cleanly(void)
+{
+	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+}
+
 TestSuite(churn, .init = setup, .fini = teardown, .timeout = 1800);
 
 /* Ten files that follow the container's namespaces, and what a fresh container reads. */
@@ -231,4 +238,5 @@ Test(churn, containers_come_and_go_and_the_daemon_returns_to_where_it_was)
 		    "children, %d zombies, %ld KiB RSS",
 		    n, (double)t0 / 1000, n * 1000.0 / (double)MAX(t0, 1), fds0, kids0, rss0,
 		    peak_fds, peak_kids, fds, kids, zombies, rss);
+	stop_daemon_cleanly();
 }

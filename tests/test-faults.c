@@ -70,6 +70,13 @@ static void teardown(void)
 	}
 }
 
+/* Ends a test that used the daemon: a sanitizer report or a crash ends it with another
+ * status than 0. */
+static void stop_daemon_cleanly(void)
+{
+	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+}
+
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 300);
 
 static bool long_run(void)
@@ -351,6 +358,7 @@ Test(faults, killed_and_stopped_children_under_load_from_ten_containers)
 	cr_expect_eq(zombies, 0);
 	cr_log_info("afterwards: %d fds (%d before), %d children, %d zombies", fds, fds0, kids,
 		    zombies);
+	stop_daemon_cleanly();
 }
 
 /* ---- requests queued behind a stuck child ---- */
@@ -441,6 +449,7 @@ Test(faults, requests_queued_on_a_stopped_agent_end_within_one_timeout)
 	    hct_call(&c, 0, do_read, "/proc/sys/net/ipv4/ip_default_ttl", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "64");
 	hct_stop(&c);
+	stop_daemon_cleanly();
 }
 
 /*
@@ -496,4 +505,5 @@ Test(faults, a_container_exiting_mid_request_is_not_held)
 	cr_expect(hct_daemon_settle(&d, fds0, 0, 5000, &fds, &nkids),
 		  "left behind: %d fds (%d before), %d children", fds, fds0, nkids);
 	cr_expect_eq(zombies_now(), 0);
+	stop_daemon_cleanly();
 }
