@@ -1179,7 +1179,7 @@ Test(decode, output_untouched_on_failure)
 /* The fuzzer's seeds are only worth something while the decoder accepts them. */
 Test(decode, fuzz_seeds_accepted)
 {
-	static const char dir_path[] = PROCBOX_SOURCE_ROOT "/tests/fuzz/corpus/message";
+	static const char dir_path[] = PROCBOX_SOURCE_ROOT "/tests/fuzz/corpus/fuzz-message";
 	DIR *dir = opendir(dir_path);
 	struct dirent *de;
 	size_t n = 0;
