@@ -424,10 +424,7 @@ struct value_row {
 static const struct value_row value_rows[] = {
     {"proc/sys/kernel/panic", {"7", "8"}, {"7", "8"}, "7x"},
     {"proc/sys/kernel/panic_on_oops", {"1", "0"}, {"1", "0"}, "2147483648"},
-    {"proc/sys/kernel/printk",
-     {"3 4 1 7", "5 4 1 7"},
-     {"3\t4\t1\t7", "5\t4\t1\t7"},
-     "1 2 3 4 5"},
+    {"proc/sys/kernel/printk", {"3 4 1 7", "5 4 1 7"}, {"3\t4\t1\t7", "5\t4\t1\t7"}, "1 2 3 4 5"},
     {"proc/sys/kernel/kptr_restrict", {"2", "1"}, {"2", "1"}, "3"},
     {"proc/sys/kernel/dmesg_restrict", {"0", "1"}, {"0", "1"}, "2"},
     {"proc/sys/kernel/sysrq", {"16", "0"}, {"16", "0"}, "512"},
@@ -922,9 +919,11 @@ Test(emulated, stat_of_emulated_files)
 		{
 			char out[8192];
 
-			cr_assert_eq(box_sh(&a, 0, "ls /proc/sys/kernel; ls /proc/sys/kernel/yama 2>&1; true",
-					    out, sizeof(out)),
-				     0);
+			cr_assert_eq(
+			    box_sh(&a, 0,
+				   "ls /proc/sys/kernel; ls /proc/sys/kernel/yama 2>&1; true", out,
+				   sizeof(out)),
+			    0);
 			cr_expect(strstr(out, "\npanic\n"), "panic not listed");
 			if (host_read("proc/sys/kernel/yama/ptrace_scope"))
 				cr_expect(strstr(out, "\nptrace_scope"), "ptrace_scope not listed");
