@@ -26,6 +26,7 @@ struct spawn_job {
 	int pidfd;
 	int r;
 	bool done;
+	bool taken; /* the spawner is forking it: it will be done shortly */
 	struct spawn_job *next;
 };
 
@@ -59,7 +60,7 @@ struct nsenter_service {
 	pthread_mutex_t spawn_lock;
 	pthread_cond_t spawn_cond;
 	pthread_cond_t spawn_done;
-	struct spawn_job *queue;
+	struct spawn_job *queue, *queue_tail; /* first come, first forked */
 	bool stopping;
 
 	uint64_t own_ns[_NS_TYPE_MAX];
@@ -118,6 +119,9 @@ static void *spawner_main(void *arg)
 			break;
 		j = s->queue;
 		s->queue = j->next;
+		if (!s->queue)
+			s->queue_tail = NULL;
+		j->taken = true;
 		pthread_mutex_unlock(&s->spawn_lock);
 
 		pid = fork();
@@ -151,17 +155,54 @@ int nsenter_service_spawn(struct nsenter_service *s, const struct nsenter_child_
 			  pid_t *ret_pid, int *ret_pidfd)
 {
 	struct spawn_job j = {.params = p, .pidfd = -EBADF};
+	struct timespec deadline;
 
 	pthread_mutex_lock(&s->spawn_lock);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->spawn_lock);
 		return -ESHUTDOWN;
 	}
-	j.next = s->queue;
-	s->queue = &j;
+	if (s->queue_tail)
+		s->queue_tail->next = &j;
+	else
+		s->queue = &j;
+	s->queue_tail = &j;
 	pthread_cond_signal(&s->spawn_cond);
-	while (!j.done)
-		pthread_cond_wait(&s->spawn_done, &s->spawn_lock);
+
+	/* A request waits for its child no longer than for its answer: behind a burst of
+	 * other containers' forks, it gives up rather than hang. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += s->cfg.timeout_ms / 1000;
+	deadline.tv_nsec += (long)(s->cfg.timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while (!j.done) {
+		if (j.taken) {
+			pthread_cond_wait(&s->spawn_done, &s->spawn_lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&s->spawn_done, &s->spawn_lock, &deadline) ==
+			ETIMEDOUT &&
+		    !j.taken && !j.done) {
+			struct spawn_job *prev = NULL;
+
+			for (struct spawn_job *q = s->queue; q; prev = q, q = q->next)
+				if (q == &j) {
+					if (prev)
+						prev->next = j.next;
+					else
+						s->queue = j.next;
+					if (s->queue_tail == &j)
+						s->queue_tail = prev;
+					break;
+				}
+			pthread_mutex_unlock(&s->spawn_lock);
+			nsenter_service_count_timeout(s);
+			return -ETIMEDOUT;
+		}
+	}
 	pthread_mutex_unlock(&s->spawn_lock);
 
 	if (j.r < 0)
@@ -251,7 +292,15 @@ int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter
 		(void)ns_get_inode(s->daemon_pid, t, &s->own_ns[t]);
 	pthread_mutex_init(&s->spawn_lock, NULL);
 	pthread_cond_init(&s->spawn_cond, NULL);
-	pthread_cond_init(&s->spawn_done, NULL);
+	{
+		pthread_condattr_t attr;
+
+		/* timed waits on the monotonic clock, as every other timeout here */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->spawn_done, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	pthread_mutex_init(&s->lock, NULL);
 
 	r = -pthread_create(&s->spawner, NULL, spawner_main, s);

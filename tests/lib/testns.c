@@ -216,13 +216,16 @@ int testns_start(const struct testns_opts *o, struct testns *ret)
 			return r < 0 ? r : -EIO;
 		}
 	}
-	if (o->clone_flags & CLONE_NEWPID) {
-		if (xread(up[0], &inner, sizeof(inner)) < 0)
-			inner = -1;
-	}
 	{
-		pid_t ready;
-		if (inner < 0 || xread(up[0], &ready, sizeof(ready)) < 0) {
+		/* With a pid namespace the outer child writes the inner pid and the inner one
+		 * its "ready" 0, in either order: the pid is whichever is not 0. */
+		pid_t ready, second = 0;
+		if (xread(up[0], &ready, sizeof(ready)) < 0 ||
+		    ((o->clone_flags & CLONE_NEWPID) && xread(up[0], &second, sizeof(second)) < 0))
+			inner = -1;
+		else if (o->clone_flags & CLONE_NEWPID)
+			inner = ready ? ready : second;
+		if (inner < 0 || ((o->clone_flags & CLONE_NEWPID) && inner == 0)) {
 			int status = 0;
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
