@@ -471,6 +471,25 @@ static pid_t innermost_pid(pid_t pid)
 	return last;
 }
 
+/* The daemon's binary, which children exec through an fd, is not among their fds
+ * afterwards: a container's root that got hold of it could run or read procbox. */
+static void expect_no_binary_fd(const struct victims *v)
+{
+	struct stat exe, st;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", d.pid);
+	cr_assert_eq(stat(path, &exe), 0);
+	for (int i = 0; i < v->n; i++)
+		for (int n = 0; n < 64; n++) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", v->pid[i], n);
+			if (stat(path, &st) < 0)
+				continue;
+			cr_expect(st.st_dev != exe.st_dev || st.st_ino != exe.st_ino,
+				  "%s is procbox's binary", path);
+		}
+}
+
 static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 {
 	static char out[16384];
@@ -486,6 +505,7 @@ static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 	cr_assert_str_eq(ct_read(&c, how, "/proc/sys/net/ipv4/ip_default_ttl"), "64");
 	cr_assert_neq(ct_read(&c, how, "/proc/sys/kernel/hostname")[0], 0);
 	victims_of(&v);
+	expect_no_binary_fd(&v);
 
 	/* None of them is in the container's pid namespace: there it could name them, and
 	 * signal them as the uid they run as. */

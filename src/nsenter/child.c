@@ -19,6 +19,7 @@
 
 #include "nsenter/child.h"
 #include "nsenter/transport.h"
+#include "util/fdutil.h"
 #include "util/macro.h"
 
 enum { ROOT_PROC_SYS, ROOT_SYS, _ROOT_MAX };
@@ -406,12 +407,13 @@ static void fork_into_pid_namespace(int sock)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
 }
 
-_Noreturn void nsenter_child_exec(const struct nsenter_child_params *p)
+_Noreturn void nsenter_child_exec(const struct nsenter_child_params *p, int exe_fd)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *b = (const unsigned char *)p;
 	char arg[2 * sizeof(*p) + 1];
 	char *argv[] = {(char *)"procbox", (char *)NSENTER_CHILD_ARG, arg, NULL};
+	char exe[sizeof("/proc/self/fd/") + 11];
 
 	/* The same binary reads it back: its bytes are the whole encoding. */
 	for (size_t i = 0; i < sizeof(*p); i++) {
@@ -424,8 +426,14 @@ _Noreturn void nsenter_child_exec(const struct nsenter_child_params *p)
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		if (p->ns_fds[t] >= 0 && fcntl(p->ns_fds[t], F_SETFD, 0) < 0)
 			fail(p->sock, negative_errno(), "fcntl");
-	/* The daemon's own image even if its file was replaced since. */
-	execv("/proc/self/exe", argv);
+	/* The daemon's own image even if its file was replaced since. Through an fd left
+	 * open across the exec, not /proc/self/exe: a loader that runs the daemon (valgrind)
+	 * is what /proc/self/exe names, and it opens the path itself. The new image closes
+	 * the fd (nsenter_child_exec_main()). */
+	if (exe_fd < 0 || fcntl(exe_fd, F_SETFD, 0) < 0)
+		fail(p->sock, exe_fd < 0 ? -EBADF : negative_errno(), "exec");
+	snprintf(exe, sizeof(exe), "/proc/self/fd/%d", exe_fd);
+	execv(exe, argv);
 	fail(p->sock, negative_errno(), "exec");
 }
 
@@ -438,6 +446,8 @@ _Noreturn void nsenter_child_exec_main(const char *params)
 {
 	struct nsenter_child_params p;
 	unsigned char *b = (unsigned char *)&p;
+	int keep[_NS_TYPE_MAX + 1];
+	size_t n = 0;
 
 	if (strlen(params) != 2 * sizeof(p))
 		_exit(EXIT_FAILURE);
@@ -449,7 +459,11 @@ _Noreturn void nsenter_child_exec_main(const char *params)
 		b[i] = (unsigned char)(hi << 4 | lo);
 	}
 	/* What the exec let through again: nothing but these must follow the child into a
-	 * container's namespaces. */
+	 * container's namespaces, and the binary's fd is closed. */
+	keep[n++] = p.sock;
+	for (int t = 0; t < _NS_TYPE_MAX; t++)
+		keep[n++] = p.ns_fds[t];
+	close_all_fds_but(keep, n);
 	if (fcntl(p.sock, F_SETFD, FD_CLOEXEC) < 0)
 		_exit(EXIT_FAILURE);
 	for (int t = 0; t < _NS_TYPE_MAX; t++)

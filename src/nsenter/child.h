@@ -30,9 +30,10 @@ _Noreturn void nsenter_child_main(const struct nsenter_child_params *p);
  * multithreaded daemon inherits every lock another thread held at the fork (malloc's in
  * sanitizer builds, the locale's, stdio's), and only an exec leaves them behind. Called
  * in the child after the fork, with the fds of p already where they must stay; the new
- * image finds p in its arguments (nsenter_child_exec_main()).
+ * image finds p in its arguments (nsenter_child_exec_main()). exe_fd is the daemon's
+ * binary, opened at start-up (nsenter_service_new()).
  */
-_Noreturn void nsenter_child_exec(const struct nsenter_child_params *p);
+_Noreturn void nsenter_child_exec(const struct nsenter_child_params *p, int exe_fd);
 
 #define NSENTER_CHILD_ARG "--nsenter-child"
 /* main() of the exec'd image: procbox --nsenter-child <params>. */

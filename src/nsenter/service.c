@@ -54,6 +54,7 @@ struct agent {
 struct nsenter_service {
 	struct nsenter_service_config cfg;
 	pid_t daemon_pid;
+	int exe_fd; /* the daemon's binary, for exec_children */
 
 	pthread_t spawner;
 	bool spawner_running;
@@ -82,7 +83,7 @@ static int64_t now_ms(void)
 _Noreturn static void child_start(const struct nsenter_service *s,
 				  const struct nsenter_child_params *p)
 {
-	int keep[_NS_TYPE_MAX + 1];
+	int keep[_NS_TYPE_MAX + 2];
 	size_t n = 0;
 	sigset_t none;
 
@@ -96,11 +97,12 @@ _Noreturn static void child_start(const struct nsenter_service *s,
 			signal(sig, SIG_DFL);
 
 	keep[n++] = p->sock;
+	keep[n++] = s->exe_fd;
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		keep[n++] = p->ns_fds[t];
 	close_all_fds_but(keep, n);
 	if (s->cfg.exec_children)
-		nsenter_child_exec(p);
+		nsenter_child_exec(p, s->exe_fd);
 	nsenter_child_main(p);
 }
 
@@ -288,6 +290,15 @@ int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter
 	if (s->cfg.max_agent_fds == 0)
 		s->cfg.max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS;
 	s->daemon_pid = getpid();
+	s->exe_fd = -EBADF;
+	if (s->cfg.exec_children) {
+		s->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+		if (s->exe_fd < 0) {
+			r = negative_errno();
+			free(s);
+			return r;
+		}
+	}
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		(void)ns_get_inode(s->daemon_pid, t, &s->own_ns[t]);
 	pthread_mutex_init(&s->spawn_lock, NULL);
@@ -305,6 +316,7 @@ int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter
 
 	r = -pthread_create(&s->spawner, NULL, spawner_main, s);
 	if (r < 0) {
+		safe_close(s->exe_fd);
 		free(s);
 		return r;
 	}
@@ -724,5 +736,6 @@ void nsenter_service_free(struct nsenter_service *s)
 	pthread_mutex_destroy(&s->spawn_lock);
 	pthread_cond_destroy(&s->spawn_cond);
 	pthread_cond_destroy(&s->spawn_done);
+	safe_close(s->exe_fd);
 	free(s);
 }
