@@ -328,8 +328,8 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 		if (r < 0)
 			return r;
 	}
-	kpath_of(f->path, kpath, sizeof(kpath));
 	if (resolved_at_read(rel)) {
+		kpath_of(f->path, kpath, sizeof(kpath));
 		/* A permission probe: the caller learns of EACCES at open, as with the
 		 * kernel's file. A user-namespaced root may still set its hostname with
 		 * sethostname(2), tried on write. */
@@ -347,12 +347,14 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 			f->fd = fd_cache_get(fc, f->path, ino);
 			if (f->fd >= 0)
 				return 0;
+			kpath_of(f->path, kpath, sizeof(kpath));
 			r = nsreq_open(c, mask_for(rel), 0, kpath, O_RDONLY, true, &f->fd);
 			if (r >= 0 && fstat(f->fd, &st) == 0 && (st.st_mode & S_IROTH))
 				fd_cache_put(fc, f->path, ino, f->fd);
 			return r;
 		}
 	}
+	kpath_of(f->path, kpath, sizeof(kpath));
 	return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), true, &f->fd);
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -434,6 +435,37 @@ Test(nsenter, target_gone_gives_esrch)
 	int r = ev_read(&dead, "/proc/sys/net/ipv4/ip_forward", buf, sizeof(buf), false);
 	cr_assert(r == -ESRCH || r == -ENOENT, "got %d", r);
 	cr_assert_eq(count_children(), children);
+}
+
+/* ns_get_inode() reads the link's text: the same inode a stat() of the link gives, for
+ * every type, in a process with namespaces of its own; a gone process has none. */
+Test(nsenter, ns_inode_matches_stat)
+{
+	struct testns_opts o = {.clone_flags = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS,
+				.uid_map = "0 100000 65536",
+				.gid_map = "0 100000 65536"};
+	struct testns t;
+	uint64_t ino, host_net;
+	pid_t dead;
+
+	cr_assert_eq(testns_start(&o, &t), 0);
+	for (int type = 0; type < _NS_TYPE_MAX; type++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", t.pid, ns_type_to_string(type));
+		if (stat(path, &st) < 0)
+			continue; /* a type this kernel lacks */
+		cr_assert_eq(ns_get_inode(t.pid, type, &ino), 0, "%s", path);
+		cr_assert_eq(ino, (uint64_t)st.st_ino, "%s", path);
+	}
+	cr_assert_eq(ns_get_inode(getpid(), NS_NET, &host_net), 0);
+	cr_assert_eq(ns_get_inode(t.pid, NS_NET, &ino), 0);
+	cr_assert_neq(ino, host_net);
+	dead = t.pid;
+	testns_stop(&t);
+	cr_assert_eq(ns_get_inode(dead, NS_NET, &ino), -ENOENT);
+	cr_assert_eq(ns_get_inode(0, NS_NET, &ino), -EINVAL);
 }
 
 Test(nsenter, child_killed_mid_request)

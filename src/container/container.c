@@ -609,9 +609,10 @@ static struct container *find_locked(struct container_registry *reg, const struc
 }
 
 /*
- * Most callers sit directly in their container's topmost user (or pid) namespace: two
- * stat()s find a registered container without walking namespace parents. A registered
- * id is always a topmost namespace, and while its init lives the inode cannot be reused.
+ * Most callers sit directly in their container's topmost user (or pid) namespace: one
+ * or two ns_get_inode() calls find a registered container without walking namespace
+ * parents. A registered id is always a topmost namespace, and while its init lives the
+ * inode cannot be reused.
  */
 static struct container *lookup_fast(struct container_registry *reg, pid_t pid)
 {
@@ -626,13 +627,9 @@ static struct container *lookup_fast(struct container_registry *reg, pid_t pid)
 			return NULL;
 	}
 	pthread_mutex_lock(&reg->lock);
-	c = find_locked(reg, &id);
-	if (c) {
-		if (init_alive(c))
-			container_ref(c);
-		else
-			c = NULL; /* its init exited: the watch thread is about to drop it */
-	}
+	c = find_locked(reg, &id); /* only a container whose init runs */
+	if (c)
+		container_ref(c);
 	pthread_mutex_unlock(&reg->lock);
 	return c;
 }

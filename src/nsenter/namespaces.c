@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -36,17 +37,40 @@ int ns_type_clone_flag(enum ns_type t)
 	return t < _NS_TYPE_MAX ? ns_table[t].clone_flag : 0;
 }
 
+/*
+ * The link's text, "net:[4026531840]", names the inode: reading it costs a third of a
+ * stat() of the same path, which makes the kernel build a dentry and an inode for the
+ * namespace and drop them again (this runs on every open of a container's file).
+ */
 int ns_get_inode(pid_t pid, enum ns_type t, uint64_t *ret)
 {
-	char path[64];
-	struct stat st;
+	char path[64], digits[16], link[64], *p, *end;
+	unsigned long long ino;
+	size_t nd = 0;
+	ssize_t n;
 
 	if (t >= _NS_TYPE_MAX || pid <= 0)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_table[t].name);
-	if (stat(path, &st) < 0)
+	/* By hand: snprintf() would be most of this function's instructions. */
+	for (unsigned v = (unsigned)pid; v; v /= 10)
+		digits[nd++] = (char)('0' + v % 10);
+	p = stpcpy(path, "/proc/");
+	while (nd)
+		*p++ = digits[--nd];
+	p = stpcpy(p, "/ns/");
+	strcpy(p, ns_table[t].name);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
 		return negative_errno();
-	*ret = st.st_ino;
+	link[n] = 0;
+	p = strstr(link, ":[");
+	if (!p || p[2] < '0' || p[2] > '9')
+		return -EBADMSG;
+	errno = 0;
+	ino = strtoull(p + 2, &end, 10);
+	if (errno != 0 || end[0] != ']' || end[1] != 0 || ino == 0)
+		return -EBADMSG;
+	*ret = ino;
 	return 0;
 }
 
