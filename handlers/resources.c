@@ -267,80 +267,10 @@ static int layout_get(const struct cgroup_layout **ret)
 
 /* ---- memory figures through open fds ---- */
 
-enum {
-	V1_CACHE,
-	V1_RSS,
-	V1_SHMEM,
-	V1_MAPPED,
-	V1_DIRTY,
-	V1_WRITEBACK,
-	V1_ACTIVE_ANON,
-	V1_INACTIVE_ANON,
-	V1_ACTIVE_FILE,
-	V1_INACTIVE_FILE,
-	V1_UNEVICTABLE,
-	V1_SWAPCACHED,
-	V1_SWAP,
-	V1_HIER_LIMIT,
-	V1_HIER_MEMSW_LIMIT,
-	_V1_MAX,
-};
-
-static const char *const v1_stat_keys[_V1_MAX] = {
-    [V1_CACHE] = "total_cache",
-    [V1_RSS] = "total_rss",
-    [V1_SHMEM] = "total_shmem",
-    [V1_MAPPED] = "total_mapped_file",
-    [V1_DIRTY] = "total_dirty",
-    [V1_WRITEBACK] = "total_writeback",
-    [V1_ACTIVE_ANON] = "total_active_anon",
-    [V1_INACTIVE_ANON] = "total_inactive_anon",
-    [V1_ACTIVE_FILE] = "total_active_file",
-    [V1_INACTIVE_FILE] = "total_inactive_file",
-    [V1_UNEVICTABLE] = "total_unevictable",
-    [V1_SWAPCACHED] = "total_swapcached",
-    [V1_SWAP] = "total_swap",
-    [V1_HIER_LIMIT] = "hierarchical_memory_limit",
-    [V1_HIER_MEMSW_LIMIT] = "hierarchical_memsw_limit",
-};
-
-enum {
-	V2_ANON,
-	V2_FILE,
-	V2_SHMEM,
-	V2_MAPPED,
-	V2_DIRTY,
-	V2_WRITEBACK,
-	V2_ACTIVE_ANON,
-	V2_INACTIVE_ANON,
-	V2_ACTIVE_FILE,
-	V2_INACTIVE_FILE,
-	V2_UNEVICTABLE,
-	V2_SLAB,
-	V2_SLAB_RECLAIMABLE,
-	V2_SWAPCACHED,
-	_V2_MAX,
-};
-
-static const char *const v2_stat_keys[_V2_MAX] = {
-    [V2_ANON] = "anon",
-    [V2_FILE] = "file",
-    [V2_SHMEM] = "shmem",
-    [V2_MAPPED] = "file_mapped",
-    [V2_DIRTY] = "file_dirty",
-    [V2_WRITEBACK] = "file_writeback",
-    [V2_ACTIVE_ANON] = "active_anon",
-    [V2_INACTIVE_ANON] = "inactive_anon",
-    [V2_ACTIVE_FILE] = "active_file",
-    [V2_INACTIVE_FILE] = "inactive_file",
-    [V2_UNEVICTABLE] = "unevictable",
-    [V2_SLAB] = "slab",
-    [V2_SLAB_RECLAIMABLE] = "slab_reclaimable",
-    [V2_SWAPCACHED] = "swapcached",
-};
-
 #define BIT(i) (UINT64_C(1) << (i))
-#define STAT_KEYS_MAX ((int)_V1_MAX > (int)_V2_MAX ? (int)_V1_MAX : (int)_V2_MAX)
+#define STAT_KEYS_MAX                                                                              \
+	((int)_CG_MEMSTAT_V1_MAX > (int)_CG_MEMSTAT_V2_MAX ? (int)_CG_MEMSTAT_V1_MAX               \
+							   : (int)_CG_MEMSTAT_V2_MAX)
 
 struct fd_list {
 	size_t n;
@@ -474,16 +404,6 @@ static int min_limit(const struct fd_list *l, uint64_t *ret)
 	return 0;
 }
 
-/* hierarchical_* limits in memory.stat are plain numbers, "unlimited" included. */
-static uint64_t v1_limit_value(uint64_t v)
-{
-	char buf[32];
-	uint64_t r;
-
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	return cg_parse_limit(buf, &r) < 0 ? CGROUP_UNLIMITED : r;
-}
-
 int resources_memory_open(const struct cgroup_layout *l, const struct cgroup *cg,
 			  struct resources_memory **ret)
 {
@@ -524,15 +444,15 @@ int resources_memory_open(const struct cgroup_layout *l, const struct cgroup *cg
 
 	if (v1) {
 		_cleanup_free_ char *stat = NULL;
-		uint64_t v[_V1_MAX], found;
+		uint64_t v[_CG_MEMSTAT_V1_MAX], found;
 
 		r = cg_read_text(m->stat_fd, &stat);
 		if (r < 0)
 			return r;
-		found = cg_parse_keyed(stat, v1_stat_keys, v, _V1_MAX);
-		m->hier_limit = found & BIT(V1_HIER_LIMIT);
-		m->hier_memsw_limit = found & BIT(V1_HIER_MEMSW_LIMIT);
-		m->total_swap = found & BIT(V1_SWAP);
+		found = cg_parse_keyed(stat, cg_memstat_v1_keys, v, _CG_MEMSTAT_V1_MAX);
+		m->hier_limit = found & BIT(CG_MEMSTAT_V1_HIER_LIMIT);
+		m->hier_memsw_limit = found & BIT(CG_MEMSTAT_V1_HIER_MEMSW_LIMIT);
+		m->total_swap = found & BIT(CG_MEMSTAT_V1_SWAP);
 		if (!m->hier_limit) {
 			r = open_path_files(dir, mount, "memory.limit_in_bytes", &m->limits);
 			if (r < 0)
@@ -573,49 +493,33 @@ static int memory_v1(const struct resources_memory *m, const uint64_t *v, uint64
 	int r;
 
 	if (m->hier_limit) {
-		if (!(found & BIT(V1_HIER_LIMIT)))
+		if (!(found & BIT(CG_MEMSTAT_V1_HIER_LIMIT)))
 			return -EBADMSG;
-		mem->limit = v1_limit_value(v[V1_HIER_LIMIT]);
+		mem->limit = cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_LIMIT]);
 	} else {
 		r = min_limit(&m->limits, &mem->limit);
 		if (r < 0)
 			return r;
 	}
-	mem->file = v[V1_CACHE];
-	mem->anon = v[V1_RSS];
-	mem->shmem = v[V1_SHMEM];
-	mem->file_mapped = v[V1_MAPPED];
-	mem->file_dirty = v[V1_DIRTY];
-	mem->file_writeback = v[V1_WRITEBACK];
-	mem->active_anon = v[V1_ACTIVE_ANON];
-	mem->inactive_anon = v[V1_INACTIVE_ANON];
-	mem->active_file = v[V1_ACTIVE_FILE];
-	mem->inactive_file = v[V1_INACTIVE_FILE];
-	mem->unevictable = v[V1_UNEVICTABLE];
-	mem->swapcached = v[V1_SWAPCACHED];
+	cg_memstat_v1_apply(v, mem);
 	if (!m->swap_accounted)
 		return 0;
 
 	if (m->hier_memsw_limit) {
-		if (!(found & BIT(V1_HIER_MEMSW_LIMIT)))
+		if (!(found & BIT(CG_MEMSTAT_V1_HIER_MEMSW_LIMIT)))
 			return -EBADMSG;
-		memsw_limit = v1_limit_value(v[V1_HIER_MEMSW_LIMIT]);
+		memsw_limit = cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_MEMSW_LIMIT]);
 	} else {
 		r = min_limit(&m->swap_limits, &memsw_limit);
 		if (r < 0)
 			return r;
 	}
 	mem->swap_accounted = true;
-	/* memsw counts memory plus swap, and the kernel keeps memsw >= memory on every level. */
-	if (memsw_limit == CGROUP_UNLIMITED)
-		mem->swap_limit = CGROUP_UNLIMITED;
-	else
-		mem->swap_limit =
-		    sub_sat(memsw_limit, mem->limit == CGROUP_UNLIMITED ? 0 : mem->limit);
+	mem->swap_limit = cg_memsw_swap_limit(memsw_limit, mem->limit);
 	if (m->total_swap) {
-		if (!(found & BIT(V1_SWAP)))
+		if (!(found & BIT(CG_MEMSTAT_V1_SWAP)))
 			return -EBADMSG;
-		mem->swap_usage = v[V1_SWAP];
+		mem->swap_usage = v[CG_MEMSTAT_V1_SWAP];
 	} else {
 		r = cg_read_u64(m->swap_fd, false, &memsw_usage);
 		if (r < 0)
@@ -633,21 +537,7 @@ static int memory_v2(const struct resources_memory *m, const uint64_t *v, uint64
 	r = min_limit(&m->limits, &mem->limit);
 	if (r < 0)
 		return r;
-	mem->anon = v[V2_ANON];
-	mem->file = v[V2_FILE];
-	mem->shmem = v[V2_SHMEM];
-	mem->file_mapped = v[V2_MAPPED];
-	mem->file_dirty = v[V2_DIRTY];
-	mem->file_writeback = v[V2_WRITEBACK];
-	mem->active_anon = v[V2_ACTIVE_ANON];
-	mem->inactive_anon = v[V2_INACTIVE_ANON];
-	mem->active_file = v[V2_ACTIVE_FILE];
-	mem->inactive_file = v[V2_INACTIVE_FILE];
-	mem->unevictable = v[V2_UNEVICTABLE];
-	mem->has_slab = found & BIT(V2_SLAB);
-	mem->slab = v[V2_SLAB];
-	mem->slab_reclaimable = min_u64(v[V2_SLAB_RECLAIMABLE], mem->slab);
-	mem->swapcached = v[V2_SWAPCACHED];
+	cg_memstat_v2_apply(v, found, mem);
 	if (!m->swap_accounted)
 		return 0;
 	r = min_limit(&m->swap_limits, &mem->swap_limit);
@@ -664,7 +554,7 @@ static int memory_v2(const struct resources_memory *m, const uint64_t *v, uint64
  * MEMINFO_MAX_AGE_NS at most; otherwise read again, and parsed again if the text changed. */
 static int stat_values(struct resources_memory *m, uint64_t usage, uint64_t *v, uint64_t *ret_found)
 {
-	size_t n = m->version == 1 ? _V1_MAX : _V2_MAX;
+	size_t n = m->version == 1 ? _CG_MEMSTAT_V1_MAX : _CG_MEMSTAT_V2_MAX;
 	uint64_t now = now_ns();
 	char *text = NULL;
 	size_t len;
@@ -687,8 +577,8 @@ static int stat_values(struct resources_memory *m, uint64_t usage, uint64_t *v, 
 		goto cached;
 	}
 	memset(m->stat_values, 0, sizeof(m->stat_values));
-	m->stat_found =
-	    cg_parse_keyed(text, m->version == 1 ? v1_stat_keys : v2_stat_keys, m->stat_values, n);
+	m->stat_found = cg_parse_keyed(
+	    text, m->version == 1 ? cg_memstat_v1_keys : cg_memstat_v2_keys, m->stat_values, n);
 	free(m->stat_text);
 	m->stat_text = text;
 	m->stat_len = len;

@@ -143,6 +143,42 @@ Test(cpulist, nth_and_index)
 
 /* ---- parsers ---- */
 
+/* memory.stat's keys and figures, one table for the cgroup reader and the resource views:
+ * v1's hierarchical limits, v1's swap from memsw, v2's slab. */
+Test(parse, memory_stat)
+{
+	static const char v1[] = "cache 1\ntotal_cache 4096\ntotal_rss 8192\ntotal_swap 12\n"
+				 "hierarchical_memory_limit 9223372036854771712\n"
+				 "hierarchical_memsw_limit 536870912\n";
+	static const char v2[] = "anon 100\nfile 200\nslab_reclaimable 70\nslab 50\n";
+	uint64_t v[_CG_MEMSTAT_V1_MAX] = {}, w[_CG_MEMSTAT_V2_MAX] = {}, found;
+	struct cgroup_memory m = {};
+
+	found = cg_parse_keyed(v1, cg_memstat_v1_keys, v, _CG_MEMSTAT_V1_MAX);
+	cr_assert(found & (UINT64_C(1) << CG_MEMSTAT_V1_HIER_LIMIT));
+	cr_assert_eq(cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_LIMIT]), CGROUP_UNLIMITED);
+	cr_assert_eq(cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_MEMSW_LIMIT]), 512 * 1048576ull);
+	cg_memstat_v1_apply(v, &m);
+	cr_assert_eq(m.file, 4096, "total_cache, not the cgroup's own cache");
+	cr_assert_eq(m.anon, 8192);
+	cr_assert_eq(cg_memsw_swap_limit(512, 256), 256);
+	cr_assert_eq(cg_memsw_swap_limit(256, 512), 0);
+	cr_assert_eq(cg_memsw_swap_limit(512, CGROUP_UNLIMITED), 512);
+	cr_assert_eq(cg_memsw_swap_limit(CGROUP_UNLIMITED, 256), CGROUP_UNLIMITED);
+
+	m = (struct cgroup_memory){};
+	found = cg_parse_keyed(v2, cg_memstat_v2_keys, w, _CG_MEMSTAT_V2_MAX);
+	cg_memstat_v2_apply(w, found, &m);
+	cr_assert_eq(m.anon, 100);
+	cr_assert_eq(m.file, 200);
+	cr_assert(m.has_slab);
+	cr_assert_eq(m.slab, 50);
+	cr_assert_eq(m.slab_reclaimable, 50, "never more reclaimable slab than slab");
+	m = (struct cgroup_memory){};
+	cg_memstat_v2_apply(w, found & ~(UINT64_C(1) << CG_MEMSTAT_V2_SLAB), &m);
+	cr_assert_not(m.has_slab);
+}
+
 Test(parse, limits)
 {
 	uint64_t v, q, p;

@@ -495,57 +495,10 @@ static int path_min_limit(const struct cgroup *cg, enum cgroup_controller c, con
 	return 0;
 }
 
-enum {
-	V1_CACHE,
-	V1_RSS,
-	V1_SHMEM,
-	V1_MAPPED,
-	V1_DIRTY,
-	V1_WRITEBACK,
-	V1_ACTIVE_ANON,
-	V1_INACTIVE_ANON,
-	V1_ACTIVE_FILE,
-	V1_INACTIVE_FILE,
-	V1_UNEVICTABLE,
-	V1_SWAPCACHED,
-	V1_SWAP,
-	V1_HIER_LIMIT,
-	V1_HIER_MEMSW_LIMIT,
-	_V1_MAX,
-};
-
-static const char *const v1_stat_keys[_V1_MAX] = {
-    [V1_CACHE] = "total_cache",
-    [V1_RSS] = "total_rss",
-    [V1_SHMEM] = "total_shmem",
-    [V1_MAPPED] = "total_mapped_file",
-    [V1_DIRTY] = "total_dirty",
-    [V1_WRITEBACK] = "total_writeback",
-    [V1_ACTIVE_ANON] = "total_active_anon",
-    [V1_INACTIVE_ANON] = "total_inactive_anon",
-    [V1_ACTIVE_FILE] = "total_active_file",
-    [V1_INACTIVE_FILE] = "total_inactive_file",
-    [V1_UNEVICTABLE] = "total_unevictable",
-    [V1_SWAPCACHED] = "total_swapcached",
-    [V1_SWAP] = "total_swap",
-    [V1_HIER_LIMIT] = "hierarchical_memory_limit",
-    [V1_HIER_MEMSW_LIMIT] = "hierarchical_memsw_limit",
-};
-
-/* hierarchical_* limits in memory.stat are printed as plain numbers, "unlimited" included. */
-static uint64_t v1_limit_value(uint64_t v)
-{
-	char buf[32];
-	uint64_t r;
-
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	return cg_parse_limit(buf, &r) < 0 ? CGROUP_UNLIMITED : r;
-}
-
 static int memory_v1(const struct cgroup *cg, int dfd, struct cgroup_memory *m)
 {
 	_cleanup_free_ char *stat = NULL, *memsw = NULL;
-	uint64_t v[_V1_MAX] = {}, found, memsw_limit, memsw_usage;
+	uint64_t v[_CG_MEMSTAT_V1_MAX] = {}, found, memsw_limit, memsw_usage;
 	int r;
 
 	r = read_leaf_u64(cg, CGROUP_MEMORY, dfd, "memory.usage_in_bytes", &m->usage);
@@ -554,31 +507,20 @@ static int memory_v1(const struct cgroup *cg, int dfd, struct cgroup_memory *m)
 	r = read_leaf(cg, CGROUP_MEMORY, dfd, "memory.stat", &stat);
 	if (r < 0)
 		return r;
-	found = cg_parse_keyed(stat, v1_stat_keys, v, _V1_MAX);
+	found = cg_parse_keyed(stat, cg_memstat_v1_keys, v, _CG_MEMSTAT_V1_MAX);
 
 	/* hierarchical_memory_limit is the kernel's own minimum over every ancestor, those above
 	 * a mounted subtree included (and none when use_hierarchy is off on old kernels, where
 	 * the ancestors' limits do not apply): walk the path only when it is missing. */
-	if (found & (UINT64_C(1) << V1_HIER_LIMIT))
-		m->limit = v1_limit_value(v[V1_HIER_LIMIT]);
+	if (found & (UINT64_C(1) << CG_MEMSTAT_V1_HIER_LIMIT))
+		m->limit = cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_LIMIT]);
 	else {
 		r = path_min_limit(cg, CGROUP_MEMORY, "memory.limit_in_bytes", &m->limit);
 		if (r < 0)
 			return r;
 	}
 
-	m->file = v[V1_CACHE];
-	m->anon = v[V1_RSS];
-	m->shmem = v[V1_SHMEM];
-	m->file_mapped = v[V1_MAPPED];
-	m->file_dirty = v[V1_DIRTY];
-	m->file_writeback = v[V1_WRITEBACK];
-	m->active_anon = v[V1_ACTIVE_ANON];
-	m->inactive_anon = v[V1_INACTIVE_ANON];
-	m->active_file = v[V1_ACTIVE_FILE];
-	m->inactive_file = v[V1_INACTIVE_FILE];
-	m->unevictable = v[V1_UNEVICTABLE];
-	m->swapcached = v[V1_SWAPCACHED];
+	cg_memstat_v1_apply(v, m);
 
 	/* memsw files exist only with swap accounting (CONFIG_MEMCG_SWAP, swapaccount=1). */
 	r = read_file_at(dfd, "memory.memsw.usage_in_bytes", &memsw);
@@ -589,8 +531,8 @@ static int memory_v1(const struct cgroup *cg, int dfd, struct cgroup_memory *m)
 	r = cg_parse_u64(memsw, &memsw_usage);
 	if (r < 0)
 		return r;
-	if (found & (UINT64_C(1) << V1_HIER_MEMSW_LIMIT))
-		memsw_limit = v1_limit_value(v[V1_HIER_MEMSW_LIMIT]);
+	if (found & (UINT64_C(1) << CG_MEMSTAT_V1_HIER_MEMSW_LIMIT))
+		memsw_limit = cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_MEMSW_LIMIT]);
 	else {
 		r = path_min_limit(cg, CGROUP_MEMORY, "memory.memsw.limit_in_bytes", &memsw_limit);
 		if (r < 0)
@@ -598,57 +540,18 @@ static int memory_v1(const struct cgroup *cg, int dfd, struct cgroup_memory *m)
 	}
 
 	m->swap_accounted = true;
-	/* memsw counts memory plus swap, and the kernel keeps memsw >= memory on every level. */
-	if (memsw_limit == CGROUP_UNLIMITED)
-		m->swap_limit = CGROUP_UNLIMITED;
-	else
-		m->swap_limit = sub_sat(memsw_limit, m->limit == CGROUP_UNLIMITED ? 0 : m->limit);
-	if (found & (UINT64_C(1) << V1_SWAP))
-		m->swap_usage = v[V1_SWAP];
+	m->swap_limit = cg_memsw_swap_limit(memsw_limit, m->limit);
+	if (found & (UINT64_C(1) << CG_MEMSTAT_V1_SWAP))
+		m->swap_usage = v[CG_MEMSTAT_V1_SWAP];
 	else
 		m->swap_usage = sub_sat(memsw_usage, m->usage);
 	return 0;
 }
 
-enum {
-	V2_ANON,
-	V2_FILE,
-	V2_SHMEM,
-	V2_MAPPED,
-	V2_DIRTY,
-	V2_WRITEBACK,
-	V2_ACTIVE_ANON,
-	V2_INACTIVE_ANON,
-	V2_ACTIVE_FILE,
-	V2_INACTIVE_FILE,
-	V2_UNEVICTABLE,
-	V2_SLAB,
-	V2_SLAB_RECLAIMABLE,
-	V2_SWAPCACHED,
-	_V2_MAX,
-};
-
-static const char *const v2_stat_keys[_V2_MAX] = {
-    [V2_ANON] = "anon",
-    [V2_FILE] = "file",
-    [V2_SHMEM] = "shmem",
-    [V2_MAPPED] = "file_mapped",
-    [V2_DIRTY] = "file_dirty",
-    [V2_WRITEBACK] = "file_writeback",
-    [V2_ACTIVE_ANON] = "active_anon",
-    [V2_INACTIVE_ANON] = "inactive_anon",
-    [V2_ACTIVE_FILE] = "active_file",
-    [V2_INACTIVE_FILE] = "inactive_file",
-    [V2_UNEVICTABLE] = "unevictable",
-    [V2_SLAB] = "slab",
-    [V2_SLAB_RECLAIMABLE] = "slab_reclaimable",
-    [V2_SWAPCACHED] = "swapcached",
-};
-
 static int memory_v2(const struct cgroup *cg, int dfd, struct cgroup_memory *m)
 {
 	_cleanup_free_ char *stat = NULL, *swap = NULL;
-	uint64_t v[_V2_MAX] = {}, found;
+	uint64_t v[_CG_MEMSTAT_V2_MAX] = {}, found;
 	int r;
 
 	r = read_leaf_u64(cg, CGROUP_MEMORY, dfd, "memory.current", &m->usage);
@@ -657,26 +560,12 @@ static int memory_v2(const struct cgroup *cg, int dfd, struct cgroup_memory *m)
 	r = read_leaf(cg, CGROUP_MEMORY, dfd, "memory.stat", &stat);
 	if (r < 0)
 		return r;
-	found = cg_parse_keyed(stat, v2_stat_keys, v, _V2_MAX);
+	found = cg_parse_keyed(stat, cg_memstat_v2_keys, v, _CG_MEMSTAT_V2_MAX);
 	r = path_min_limit(cg, CGROUP_MEMORY, "memory.max", &m->limit);
 	if (r < 0)
 		return r;
 
-	m->anon = v[V2_ANON];
-	m->file = v[V2_FILE];
-	m->shmem = v[V2_SHMEM];
-	m->file_mapped = v[V2_MAPPED];
-	m->file_dirty = v[V2_DIRTY];
-	m->file_writeback = v[V2_WRITEBACK];
-	m->active_anon = v[V2_ACTIVE_ANON];
-	m->inactive_anon = v[V2_INACTIVE_ANON];
-	m->active_file = v[V2_ACTIVE_FILE];
-	m->inactive_file = v[V2_INACTIVE_FILE];
-	m->unevictable = v[V2_UNEVICTABLE];
-	m->has_slab = found & (UINT64_C(1) << V2_SLAB);
-	m->slab = v[V2_SLAB];
-	m->slab_reclaimable = min_u64(v[V2_SLAB_RECLAIMABLE], m->slab);
-	m->swapcached = v[V2_SWAPCACHED];
+	cg_memstat_v2_apply(v, found, m);
 
 	/* memory.swap.* exist only with swap accounting. */
 	r = read_file_at(dfd, "memory.swap.max", &swap);

@@ -151,6 +151,94 @@ uint64_t cg_parse_keyed(const char *text, const char *const *keys, uint64_t *val
 	return found;
 }
 
+const char *const cg_memstat_v1_keys[_CG_MEMSTAT_V1_MAX] = {
+    [CG_MEMSTAT_V1_CACHE] = "total_cache",
+    [CG_MEMSTAT_V1_RSS] = "total_rss",
+    [CG_MEMSTAT_V1_SHMEM] = "total_shmem",
+    [CG_MEMSTAT_V1_MAPPED] = "total_mapped_file",
+    [CG_MEMSTAT_V1_DIRTY] = "total_dirty",
+    [CG_MEMSTAT_V1_WRITEBACK] = "total_writeback",
+    [CG_MEMSTAT_V1_ACTIVE_ANON] = "total_active_anon",
+    [CG_MEMSTAT_V1_INACTIVE_ANON] = "total_inactive_anon",
+    [CG_MEMSTAT_V1_ACTIVE_FILE] = "total_active_file",
+    [CG_MEMSTAT_V1_INACTIVE_FILE] = "total_inactive_file",
+    [CG_MEMSTAT_V1_UNEVICTABLE] = "total_unevictable",
+    [CG_MEMSTAT_V1_SWAPCACHED] = "total_swapcached",
+    [CG_MEMSTAT_V1_SWAP] = "total_swap",
+    [CG_MEMSTAT_V1_HIER_LIMIT] = "hierarchical_memory_limit",
+    [CG_MEMSTAT_V1_HIER_MEMSW_LIMIT] = "hierarchical_memsw_limit",
+};
+
+const char *const cg_memstat_v2_keys[_CG_MEMSTAT_V2_MAX] = {
+    [CG_MEMSTAT_V2_ANON] = "anon",
+    [CG_MEMSTAT_V2_FILE] = "file",
+    [CG_MEMSTAT_V2_SHMEM] = "shmem",
+    [CG_MEMSTAT_V2_MAPPED] = "file_mapped",
+    [CG_MEMSTAT_V2_DIRTY] = "file_dirty",
+    [CG_MEMSTAT_V2_WRITEBACK] = "file_writeback",
+    [CG_MEMSTAT_V2_ACTIVE_ANON] = "active_anon",
+    [CG_MEMSTAT_V2_INACTIVE_ANON] = "inactive_anon",
+    [CG_MEMSTAT_V2_ACTIVE_FILE] = "active_file",
+    [CG_MEMSTAT_V2_INACTIVE_FILE] = "inactive_file",
+    [CG_MEMSTAT_V2_UNEVICTABLE] = "unevictable",
+    [CG_MEMSTAT_V2_SLAB] = "slab",
+    [CG_MEMSTAT_V2_SLAB_RECLAIMABLE] = "slab_reclaimable",
+    [CG_MEMSTAT_V2_SWAPCACHED] = "swapcached",
+};
+
+void cg_memstat_v1_apply(const uint64_t *v, struct cgroup_memory *m)
+{
+	m->file = v[CG_MEMSTAT_V1_CACHE];
+	m->anon = v[CG_MEMSTAT_V1_RSS];
+	m->shmem = v[CG_MEMSTAT_V1_SHMEM];
+	m->file_mapped = v[CG_MEMSTAT_V1_MAPPED];
+	m->file_dirty = v[CG_MEMSTAT_V1_DIRTY];
+	m->file_writeback = v[CG_MEMSTAT_V1_WRITEBACK];
+	m->active_anon = v[CG_MEMSTAT_V1_ACTIVE_ANON];
+	m->inactive_anon = v[CG_MEMSTAT_V1_INACTIVE_ANON];
+	m->active_file = v[CG_MEMSTAT_V1_ACTIVE_FILE];
+	m->inactive_file = v[CG_MEMSTAT_V1_INACTIVE_FILE];
+	m->unevictable = v[CG_MEMSTAT_V1_UNEVICTABLE];
+	m->swapcached = v[CG_MEMSTAT_V1_SWAPCACHED];
+}
+
+void cg_memstat_v2_apply(const uint64_t *v, uint64_t found, struct cgroup_memory *m)
+{
+	m->anon = v[CG_MEMSTAT_V2_ANON];
+	m->file = v[CG_MEMSTAT_V2_FILE];
+	m->shmem = v[CG_MEMSTAT_V2_SHMEM];
+	m->file_mapped = v[CG_MEMSTAT_V2_MAPPED];
+	m->file_dirty = v[CG_MEMSTAT_V2_DIRTY];
+	m->file_writeback = v[CG_MEMSTAT_V2_WRITEBACK];
+	m->active_anon = v[CG_MEMSTAT_V2_ACTIVE_ANON];
+	m->inactive_anon = v[CG_MEMSTAT_V2_INACTIVE_ANON];
+	m->active_file = v[CG_MEMSTAT_V2_ACTIVE_FILE];
+	m->inactive_file = v[CG_MEMSTAT_V2_INACTIVE_FILE];
+	m->unevictable = v[CG_MEMSTAT_V2_UNEVICTABLE];
+	m->has_slab = found & (UINT64_C(1) << CG_MEMSTAT_V2_SLAB);
+	m->slab = v[CG_MEMSTAT_V2_SLAB];
+	/* never more reclaimable slab than slab */
+	m->slab_reclaimable = v[CG_MEMSTAT_V2_SLAB_RECLAIMABLE] < m->slab
+				  ? v[CG_MEMSTAT_V2_SLAB_RECLAIMABLE]
+				  : m->slab;
+	m->swapcached = v[CG_MEMSTAT_V2_SWAPCACHED];
+}
+
+uint64_t cg_memstat_v1_limit(uint64_t v)
+{
+	return v >= V1_UNLIMITED_FROM ? CGROUP_UNLIMITED : v;
+}
+
+uint64_t cg_memsw_swap_limit(uint64_t memsw_limit, uint64_t limit)
+{
+	/* the kernel keeps memsw >= memory on every level */
+	if (memsw_limit == CGROUP_UNLIMITED)
+		return CGROUP_UNLIMITED;
+	if (limit == CGROUP_UNLIMITED)
+		return memsw_limit;
+	return memsw_limit > limit ? memsw_limit - limit : 0;
+}
+
 int cg_parse_u64_list(const char *text, uint64_t **ret, size_t *ret_n)
 {
 	_cleanup_free_ uint64_t *v = NULL;

@@ -31,6 +31,63 @@ int cg_parse_cpu_max(const char *text, uint64_t *ret_quota, uint64_t *ret_period
  * lines that do not parse, are skipped. */
 uint64_t cg_parse_keyed(const char *text, const char *const *keys, uint64_t *values, size_t n);
 
+/*
+ * memory.stat: the keys procbox reads, v1's hierarchical totals and v2's figures. Parse with
+ *	uint64_t v[_CG_MEMSTAT_V1_MAX] = {};
+ *	found = cg_parse_keyed(text, cg_memstat_v1_keys, v, _CG_MEMSTAT_V1_MAX);
+ * and hand v to cg_memstat_v1_apply().
+ */
+enum {
+	CG_MEMSTAT_V1_CACHE,
+	CG_MEMSTAT_V1_RSS,
+	CG_MEMSTAT_V1_SHMEM,
+	CG_MEMSTAT_V1_MAPPED,
+	CG_MEMSTAT_V1_DIRTY,
+	CG_MEMSTAT_V1_WRITEBACK,
+	CG_MEMSTAT_V1_ACTIVE_ANON,
+	CG_MEMSTAT_V1_INACTIVE_ANON,
+	CG_MEMSTAT_V1_ACTIVE_FILE,
+	CG_MEMSTAT_V1_INACTIVE_FILE,
+	CG_MEMSTAT_V1_UNEVICTABLE,
+	CG_MEMSTAT_V1_SWAPCACHED,
+	CG_MEMSTAT_V1_SWAP,
+	CG_MEMSTAT_V1_HIER_LIMIT,
+	CG_MEMSTAT_V1_HIER_MEMSW_LIMIT,
+	_CG_MEMSTAT_V1_MAX,
+};
+
+enum {
+	CG_MEMSTAT_V2_ANON,
+	CG_MEMSTAT_V2_FILE,
+	CG_MEMSTAT_V2_SHMEM,
+	CG_MEMSTAT_V2_MAPPED,
+	CG_MEMSTAT_V2_DIRTY,
+	CG_MEMSTAT_V2_WRITEBACK,
+	CG_MEMSTAT_V2_ACTIVE_ANON,
+	CG_MEMSTAT_V2_INACTIVE_ANON,
+	CG_MEMSTAT_V2_ACTIVE_FILE,
+	CG_MEMSTAT_V2_INACTIVE_FILE,
+	CG_MEMSTAT_V2_UNEVICTABLE,
+	CG_MEMSTAT_V2_SLAB,
+	CG_MEMSTAT_V2_SLAB_RECLAIMABLE,
+	CG_MEMSTAT_V2_SWAPCACHED,
+	_CG_MEMSTAT_V2_MAX,
+};
+
+extern const char *const cg_memstat_v1_keys[_CG_MEMSTAT_V1_MAX];
+extern const char *const cg_memstat_v2_keys[_CG_MEMSTAT_V2_MAX];
+
+/* The page figures of memory.stat into m (not the limits, usage or swap). */
+void cg_memstat_v1_apply(const uint64_t *v, struct cgroup_memory *m);
+void cg_memstat_v2_apply(const uint64_t *v, uint64_t found, struct cgroup_memory *m);
+
+/* A v1 hierarchical_*_limit value of memory.stat, printed as a plain number: the
+ * page-counter maximum is CGROUP_UNLIMITED. */
+uint64_t cg_memstat_v1_limit(uint64_t v);
+
+/* v1: the swap alone a memsw (memory + swap) limit leaves above the memory limit. */
+uint64_t cg_memsw_swap_limit(uint64_t memsw_limit, uint64_t limit);
+
 /* Space-separated numbers (cpuacct.usage_percpu*): a malloc'ed array and its length. */
 int cg_parse_u64_list(const char *text, uint64_t **ret, size_t *ret_n);
 
