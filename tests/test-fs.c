@@ -412,6 +412,35 @@ Test(fs, clear_errors)
 	cr_assert(strstr(out, "Usage: procbox"));
 }
 
+/* -d logs each request as it comes, and each that fails. */
+Test(fs, debug_logs_every_request)
+{
+	static const char *const args[] = {"-d", NULL};
+	struct test_daemon dd;
+	char path[256], buf[64], *log = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	cr_assert_eq(daemon_start(&dd, args), 0);
+	daemon_path(&dd, "proc/sys/kernel/ostype", path, sizeof(path));
+	cr_assert_eq(read_line(path, buf, sizeof(buf)), 0);
+	daemon_path(&dd, "proc/sys/kernel/no-such-file", path, sizeof(path));
+	cr_assert_eq(access(path, F_OK), -1);
+	cr_assert_eq(daemon_stop(&dd), 0);
+
+	f = fopen(dd.log, "re");
+	cr_assert_not_null(f);
+	cr_assert_gt(getdelim(&log, &n, 0, f), 0);
+	fclose(f);
+	cr_expect_not_null(strstr(log, "debug: lookup "), "%s", log);
+	cr_expect_not_null(strstr(log, " ostype (pid "), "%s", log);
+	cr_expect_not_null(strstr(log, "debug: open "), "%s", log);
+	cr_expect_not_null(strstr(log, "debug: read "), "%s", log);
+	cr_expect_not_null(strstr(log, " no-such-file (pid "), "%s", log);
+	cr_expect_not_null(strstr(log, "No such file or directory"), "%s", log);
+	free(log);
+}
+
 Test(fs, container_init_is_its_pid1_not_the_first_caller)
 {
 	struct testns t;

@@ -24,6 +24,15 @@ static struct procbox_fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* -d: a line per request as it arrives, and one per request that fails. */
+static void trace(fuse_req_t req, const char *op, fuse_ino_t ino, const char *name)
+{
+	if (log_get_max_level() < LOG_LEVEL_DEBUG)
+		return;
+	log_debug("%s %lu%s%s (pid %d, uid %u)", op, (unsigned long)ino, name ? " " : "",
+		  name ? name : "", (int)fuse_req_ctx(req)->pid, (unsigned)fuse_req_ctx(req)->uid);
+}
+
 /* errno values a reply may carry; anything else would make the kernel reject it. */
 static void reply_err(fuse_req_t req, int r)
 {
@@ -31,6 +40,8 @@ static void reply_err(fuse_req_t req, int r)
 
 	if (e <= 0 || e >= 4096)
 		e = EIO;
+	if (log_get_max_level() >= LOG_LEVEL_DEBUG)
+		log_debug("  pid %d: %s", (int)fuse_req_ctx(req)->pid, strerror(e));
 	fuse_reply_err(req, e);
 }
 
@@ -78,6 +89,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e = {0};
 	struct pb_caller c;
 	int r;
+
+	trace(req, "lookup", parent, name);
 
 	if (!tree_name_valid(name))
 		return reply_err(req, strlen(name) > 255 ? -ENAMETOOLONG : -ENOENT);
@@ -128,6 +141,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int r;
 
+	trace(req, "getattr", ino, NULL);
+
 	if (!path)
 		return reply_err(req, -ENOENT);
 	r = caller_get(req, &c);
@@ -158,6 +173,8 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct pb_caller c;
 	int r;
 
+	trace(req, "readlink", ino, NULL);
+
 	if (!path)
 		return reply_err(req, -ENOENT);
 	r = caller_get(req, &c);
@@ -176,6 +193,8 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct dir_handle *d;
 	struct pb_caller c;
 	int r;
+
+	trace(req, "opendir", ino, NULL);
 
 	if (!path)
 		return reply_err(req, -ENOENT);
@@ -255,6 +274,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pb_caller c;
 	int r;
 
+	trace(req, "open", ino, NULL);
+
 	if (!path)
 		return reply_err(req, -ENOENT);
 	r = caller_get(req, &c);
@@ -279,6 +300,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct pb_caller c;
 	int r;
 
+	trace(req, "read", ino, NULL);
 	if (size > MAX_IO)
 		size = MAX_IO;
 	buf = malloc(size ? size : 1);
@@ -314,6 +336,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	};
 	int r;
 
+	trace(req, "write", ino, NULL);
 	r = tree_write(&c, f, buf, size, off);
 	if (r < 0)
 		return reply_err(req, r);
