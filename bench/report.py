@@ -235,7 +235,7 @@ def targets(res):
     if sc:
         peak_mib = sc["peak_rss_kib"] / 1024
         sb, sa = sc.get("stats_before") or {}, sc.get("stats_after") or {}
-        left = {k: (sb.get(k), sa.get(k)) for k in ("containers", "agents", "cached_fds")}
+        left = {k: (sb.get(k), sa.get(k)) for k in ("containers", "agents", "cached_fds", "sysctl_fds")}
         clean = (sc["fds_after"] <= sc["fds_before"]
                  and sc["children_after"] <= sc["children_before"]
                  and all(a is None or b is None or a <= b for b, a in left.values())

@@ -56,6 +56,10 @@ struct handler {
 	int (*readdir)(const struct pb_caller *c, const char *path, struct pb_dir *d);
 	int (*readlink)(const struct pb_caller *c, const char *path, char *buf, size_t size);
 	int (*open)(const struct pb_caller *c, struct pb_file *f);
+	/* A read-only open that needs neither the caller's container nor its credentials,
+	 * tried before open() with only the caller's pid: 0 when it served the open (f has
+	 * no container then), -EAGAIN when open() must. Nothing else. */
+	int (*open_fast)(pid_t pid, struct pb_file *f);
 	/* The file's whole content, for the generic snapshot read. */
 	int (*content)(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len);
 	int (*read)(const struct pb_caller *c, struct pb_file *f, char *buf, size_t size,

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <pthread.h>
@@ -187,54 +188,168 @@ static unsigned mask_for(const char *rel)
 }
 
 /*
- * Read-only fds of files every credential may read, per container and keyed by the
- * namespace the file follows: opening such a file again, in the same namespace, gives
- * the same reads whoever asks, so no nsenter round trip (nor a read of the caller's
- * credentials) is needed. Writes and files with restricted reads never come from here.
- * A key holds the namespace's inode: an fd whose namespace died answers ENOENT, and the
- * read then drops it and asks the slow way (procsys_content()).
+ * Read-only fds of files every credential may read, keyed by the namespace the file
+ * follows and its path: opening such a file again, in the same namespace, gives the same
+ * reads whoever asks, so no nsenter round trip (nor a read of the caller's credentials)
+ * is needed. Writes and files with restricted reads never come from here.
+ *
+ * An entry of a namespaced file (net/, IPC) serves any caller in that namespace, found
+ * from the caller's pid alone (procsys_open_fast()); one of a host-wide file only the
+ * container that opened it. Each entry belongs to the container that opened it and goes
+ * with it (fd_cache_owner_free()). A key holds the namespace's inode: an fd whose
+ * namespace died answers ENOENT, and the read then drops it and asks the slow way
+ * (procsys_content()), so a recycled inode never reads a dead namespace's values.
  */
-#define FD_CACHE_MAX 128
+#define FD_CACHE_MAX 4096
+#define FD_CACHE_BUCKETS 1024
 
 struct fd_cache_entry {
-	char *path;
-	uint64_t ns_ino;
+	struct fd_cache_entry *next;
+	uint64_t ns_ino; /* 0: a host-wide file */
+	uint64_t owner;	 /* the serial of the container that opened it */
 	int fd;
+	char path[];
 };
 
-struct fd_cache {
+static struct {
 	pthread_mutex_t lock;
-	unsigned n, next_evict;
-	struct fd_cache_entry e[FD_CACHE_MAX];
-};
+	unsigned n, evict_from;
+	struct fd_cache_entry *b[FD_CACHE_BUCKETS];
+} fdc = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void fd_cache_free(void *p)
+static atomic_uint_fast64_t fast_hits; /* opens served by procsys_open_fast() */
+
+static unsigned fd_cache_bucket(const char *path, uint64_t ino)
 {
-	struct fd_cache *fc = p;
+	uint64_t h = 1469598103934665603ull ^ ino;
 
-	for (unsigned i = 0; i < fc->n; i++) {
-		safe_close(fc->e[i].fd);
-		free(fc->e[i].path);
-	}
-	pthread_mutex_destroy(&fc->lock);
-	free(fc);
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (unsigned)(h % FD_CACHE_BUCKETS);
 }
 
-static struct fd_cache *fd_cache_of(struct container *c)
+static void fd_cache_entry_free(struct fd_cache_entry *e)
 {
-	struct fd_cache *fc = container_slot_get(c, CONTAINER_SLOT_PROCSYS);
+	safe_close(e->fd);
+	free(e);
+}
 
-	if (fc)
-		return fc;
-	fc = calloc(1, sizeof(*fc));
-	if (!fc)
-		return NULL;
-	pthread_mutex_init(&fc->lock, NULL);
-	return container_slot_set(c, CONTAINER_SLOT_PROCSYS, fc, fd_cache_free);
+/* A new fd of the entry for path in namespace ino; owner 0 takes anybody's (namespaced
+ * files only). */
+static int fd_cache_get(const char *path, uint64_t ino, uint64_t owner)
+{
+	int fd = -EBADF;
+
+	pthread_mutex_lock(&fdc.lock);
+	for (struct fd_cache_entry *e = fdc.b[fd_cache_bucket(path, ino)]; e; e = e->next)
+		if (e->ns_ino == ino && (owner == 0 || e->owner == owner) &&
+		    strcmp(e->path, path) == 0) {
+			fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 3);
+			break;
+		}
+	pthread_mutex_unlock(&fdc.lock);
+	return fd;
+}
+
+/* Under the lock: drops the first entry of the buckets from evict_from on. */
+static void fd_cache_evict_one(void)
+{
+	for (unsigned i = 0; i < FD_CACHE_BUCKETS; i++) {
+		unsigned k = (fdc.evict_from + i) % FD_CACHE_BUCKETS;
+		struct fd_cache_entry *e = fdc.b[k];
+
+		if (e) {
+			fdc.b[k] = e->next;
+			fd_cache_entry_free(e);
+			fdc.n--;
+			fdc.evict_from = k + 1;
+			return;
+		}
+	}
+}
+
+static void fd_cache_put(const char *path, uint64_t ino, uint64_t owner, int fd)
+{
+	size_t len = strlen(path);
+	struct fd_cache_entry *e = malloc(sizeof(*e) + len + 1);
+	unsigned k = fd_cache_bucket(path, ino);
+
+	if (!e)
+		return;
+	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (e->fd < 0) {
+		free(e);
+		return;
+	}
+	e->ns_ino = ino;
+	e->owner = owner;
+	memcpy(e->path, path, len + 1);
+	pthread_mutex_lock(&fdc.lock);
+	if (fdc.n >= FD_CACHE_MAX)
+		fd_cache_evict_one();
+	e->next = fdc.b[k];
+	fdc.b[k] = e;
+	fdc.n++;
+	pthread_mutex_unlock(&fdc.lock);
+}
+
+/* Drops the entries that match: those of path in namespace ino, or all of owner's. */
+static void fd_cache_drop(const char *path, uint64_t ino, uint64_t owner)
+{
+	pthread_mutex_lock(&fdc.lock);
+	for (unsigned k = path ? fd_cache_bucket(path, ino) : 0; k < FD_CACHE_BUCKETS; k++) {
+		for (struct fd_cache_entry **pe = &fdc.b[k]; *pe;) {
+			struct fd_cache_entry *e = *pe;
+			bool match = path ? e->ns_ino == ino && strcmp(e->path, path) == 0
+					  : e->owner == owner;
+
+			if (!match) {
+				pe = &e->next;
+				continue;
+			}
+			*pe = e->next;
+			fd_cache_entry_free(e);
+			fdc.n--;
+		}
+		if (path)
+			break;
+	}
+	pthread_mutex_unlock(&fdc.lock);
+}
+
+void procsys_get_stats(unsigned *ret_fds, uint64_t *ret_fast_hits)
+{
+	pthread_mutex_lock(&fdc.lock);
+	*ret_fds = fdc.n;
+	pthread_mutex_unlock(&fdc.lock);
+	*ret_fast_hits = atomic_load_explicit(&fast_hits, memory_order_relaxed);
+}
+
+/* A container's slot: its entries go when it does. (Also called on the copy that lost a
+ * race to fill the slot: the entries then go early, which costs a round trip, no more.) */
+static void fd_cache_owner_free(void *p)
+{
+	uint64_t *serial = p;
+
+	fd_cache_drop(NULL, 0, *serial);
+	free(serial);
+}
+
+static bool fd_cache_own(struct container *c)
+{
+	uint64_t *serial;
+
+	if (container_slot_get(c, CONTAINER_SLOT_PROCSYS))
+		return true;
+	serial = malloc(sizeof(*serial));
+	if (!serial)
+		return false;
+	*serial = container_serial(c);
+	return container_slot_set(c, CONTAINER_SLOT_PROCSYS, serial, fd_cache_owner_free) != NULL;
 }
 
 /* The namespace inode a read of rel depends on; 0 for host-wide values. */
-static int ns_key(const struct pb_caller *c, const char *rel, uint64_t *ret)
+static int ns_key(pid_t pid, const char *rel, uint64_t *ret)
 {
 	enum ns_type t = procsys_namespace_of(rel);
 
@@ -242,57 +357,7 @@ static int ns_key(const struct pb_caller *c, const char *rel, uint64_t *ret)
 		*ret = 0;
 		return 0;
 	}
-	return ns_get_inode(c->pid, t, ret);
-}
-
-static int fd_cache_get(struct fd_cache *fc, const char *path, uint64_t ino)
-{
-	int fd = -EBADF;
-
-	pthread_mutex_lock(&fc->lock);
-	for (unsigned i = 0; i < fc->n; i++)
-		if (fc->e[i].ns_ino == ino && strcmp(fc->e[i].path, path) == 0) {
-			fd = fcntl(fc->e[i].fd, F_DUPFD_CLOEXEC, 3);
-			break;
-		}
-	pthread_mutex_unlock(&fc->lock);
-	return fd;
-}
-
-static void fd_cache_put(struct fd_cache *fc, const char *path, uint64_t ino, int fd)
-{
-	struct fd_cache_entry *slot;
-	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	char *p = strdup(path);
-
-	if (copy < 0 || !p) {
-		safe_close(copy);
-		free(p);
-		return;
-	}
-	pthread_mutex_lock(&fc->lock);
-	if (fc->n < FD_CACHE_MAX)
-		slot = &fc->e[fc->n++];
-	else {
-		slot = &fc->e[fc->next_evict++ % FD_CACHE_MAX];
-		safe_close(slot->fd);
-		free(slot->path);
-	}
-	*slot = (struct fd_cache_entry){.path = p, .ns_ino = ino, .fd = copy};
-	pthread_mutex_unlock(&fc->lock);
-}
-
-static void fd_cache_drop(struct fd_cache *fc, const char *path)
-{
-	pthread_mutex_lock(&fc->lock);
-	for (unsigned i = 0; i < fc->n; i++)
-		if (strcmp(fc->e[i].path, path) == 0) {
-			safe_close(fc->e[i].fd);
-			free(fc->e[i].path);
-			fc->e[i] = fc->e[--fc->n];
-			break;
-		}
-	pthread_mutex_unlock(&fc->lock);
+	return ns_get_inode(pid, t, ret);
 }
 
 static void kpath_of(const char *path, char *buf, size_t size)
@@ -338,24 +403,45 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 			r = 0;
 		return r;
 	}
-	if (acc == O_RDONLY && c->container) {
-		struct fd_cache *fc = fd_cache_of(c->container);
+	if (acc == O_RDONLY && c->container && fd_cache_own(c->container)) {
+		uint64_t owner = container_serial(c->container);
 		struct stat st;
 		uint64_t ino;
 
-		if (fc && ns_key(c, rel, &ino) == 0) {
-			f->fd = fd_cache_get(fc, f->path, ino);
+		if (ns_key(c->pid, rel, &ino) == 0) {
+			f->priv = (void *)(uintptr_t)ino; /* namespace inodes are 32-bit */
+			f->fd = fd_cache_get(f->path, ino, ino ? 0 : owner);
 			if (f->fd >= 0)
 				return 0;
 			kpath_of(f->path, kpath, sizeof(kpath));
 			r = nsreq_open(c, mask_for(rel), 0, kpath, O_RDONLY, true, &f->fd);
 			if (r >= 0 && fstat(f->fd, &st) == 0 && (st.st_mode & S_IROTH))
-				fd_cache_put(fc, f->path, ino, f->fd);
+				fd_cache_put(f->path, ino, owner, f->fd);
 			return r;
 		}
 	}
 	kpath_of(f->path, kpath, sizeof(kpath));
 	return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), true, &f->fd);
+}
+
+/* A namespaced file some container opened in the caller's namespace: its entry, found
+ * with one look at the caller's namespace. */
+static int procsys_open_fast(pid_t pid, struct pb_file *f)
+{
+	const char *rel = rel_of(f->path);
+	enum ns_type t = procsys_namespace_of(rel);
+	uint64_t ino;
+
+	if (t != NS_NET && t != NS_IPC)
+		return -EAGAIN;
+	if (ns_get_inode(pid, t, &ino) < 0)
+		return -EAGAIN;
+	f->fd = fd_cache_get(f->path, ino, 0);
+	if (f->fd < 0)
+		return -EAGAIN;
+	f->priv = (void *)(uintptr_t)ino; /* namespace inodes are 32-bit */
+	atomic_fetch_add_explicit(&fast_hits, 1, memory_order_relaxed);
+	return 0;
 }
 
 static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **ret,
@@ -371,14 +457,20 @@ static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **
 		if (r != -ENOENT && r != -ESRCH && r != -ENODEV)
 			return r;
 		f->fd = safe_close(f->fd);
-		if (f->container) {
-			struct fd_cache *fc =
-			    container_slot_get(f->container, CONTAINER_SLOT_PROCSYS);
-			if (fc)
-				fd_cache_drop(fc, f->path);
-		}
+		fd_cache_drop(f->path, (uint64_t)(uintptr_t)f->priv, 0);
 	}
 	kpath_of(f->path, kpath, sizeof(kpath));
+	if (!c->container && c->containers) {
+		/* opened by procsys_open_fast(): who asks is known only now */
+		struct pb_caller known = *c;
+
+		r = container_registry_get(c->containers, c->pid, &known.container);
+		if (r < 0)
+			return r;
+		r = nsreq_read(&known, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
+		container_unref(known.container);
+		return r;
+	}
 	return nsreq_read(c, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
 }
 
@@ -440,6 +532,7 @@ const struct handler procsys_handlers[] = {
 	.readdir = procsys_readdir,
 	.readlink = procsys_readlink,
 	.open = procsys_open,
+	.open_fast = procsys_open_fast,
 	.content = procsys_content,
 	.write = procsys_write,
 	.shared = procsys_shared,

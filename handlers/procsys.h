@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "handlers/handler.h"
 #include "nsenter/namespaces.h"
@@ -16,6 +17,10 @@ extern const size_t n_procsys_handlers;
  * or _NS_TYPE_MAX for a host-wide value.
  */
 enum ns_type procsys_namespace_of(const char *rel);
+
+/* Fds of world-readable sysctls kept for reuse (all containers together), and the opens
+ * they served knowing only the caller's pid. */
+void procsys_get_stats(unsigned *ret_fds, uint64_t *ret_fast_hits);
 
 /* Learns which net/ entries every network namespace has (from a fresh one). */
 int procsys_family_init(void);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "handlers/procsys.h"
 #include "handlers/stats.h"
 #include "util/macro.h"
 
@@ -30,16 +31,20 @@ static int stats_open(const struct pb_caller *c, struct pb_file *f)
 static int stats_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
 {
 	struct nsenter_stats st;
+	uint64_t fast_hits;
+	unsigned sysctl_fds;
 	int n;
 
 	nsenter_service_get_stats(c->nsenter, &st);
+	procsys_get_stats(&sysctl_fds, &fast_hits);
 	n = asprintf(ret,
 		     "{\"containers\": %u, \"agents\": %u, \"cached_fds\": %u, "
 		     "\"children_spawned\": %" PRIu64 ", \"children_reaped\": %" PRIu64 ", "
 		     "\"timeouts\": %" PRIu64 ", \"agent_hits\": %" PRIu64 ", \"fd_hits\": %" PRIu64
-		     "}\n",
+		     ", \"sysctl_fds\": %u, \"sysctl_fast_opens\": %" PRIu64 "}\n",
 		     c->containers ? container_registry_count(c->containers) : 0, st.agents,
-		     st.cached_fds, st.spawned, st.reaped, st.timeouts, st.agent_hits, st.fd_hits);
+		     st.cached_fds, st.spawned, st.reaped, st.timeouts, st.agent_hits, st.fd_hits,
+		     sysctl_fds, fast_hits);
 	if (n < 0)
 		return -ENOMEM;
 	*ret_len = (size_t)n;

@@ -325,6 +325,40 @@ int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_
 	return 0;
 }
 
+int tree_open_fast(pid_t pid, const char *path, int flags, struct pb_file **ret)
+{
+	const struct handler *h;
+	struct tnode *n;
+	struct pb_file *f;
+	int r;
+
+	if (flags & (O_ACCMODE | O_TRUNC))
+		return -EAGAIN;
+	resolve(path, &n, &h);
+	if (!h || !h->open_fast || !(h->subtree || (n && n->h == h)))
+		return -EAGAIN;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -EAGAIN;
+	f->h = h;
+	f->flags = flags;
+	f->fd = -EBADF;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return -EAGAIN;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	r = h->open_fast(pid, f);
+	if (r < 0) {
+		f->h = NULL;
+		tree_release(f);
+		return -EAGAIN;
+	}
+	*ret = f;
+	return 0;
+}
+
 int tree_read(const struct pb_caller *c, struct pb_file *f, char *buf, size_t size, off_t off)
 {
 	int r = 0;

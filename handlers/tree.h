@@ -37,6 +37,9 @@ int tree_readlink(const struct pb_caller *c, const char *path, char *buf, size_t
 
 /* open returns a new pb_file (owning a container reference) or a negative errno. */
 int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_file **ret);
+/* The handler's open_fast(), for a caller not yet identified: 0 and a new pb_file
+ * without a container, or -EAGAIN: call tree_open(). */
+int tree_open_fast(pid_t pid, const char *path, int flags, struct pb_file **ret);
 int tree_read(const struct pb_caller *c, struct pb_file *f, char *buf, size_t size, off_t off);
 int tree_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 	       off_t off);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,6 +187,19 @@ static bool is_mountpoint(const char *path)
 }
 
 /* Each failure the user can fix gets one clear line. */
+/* Kept fds (up to 4,096 sysctls, 64 per agent) and a socket per agent outgrow the usual
+ * soft limit of 1,024; nothing here uses select(2), so take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn(errno, "Cannot raise the limit of open files: %m");
+}
+
 static int check_environment(const struct options *o)
 {
 	struct stat st;
@@ -285,6 +299,7 @@ int main(int argc, char **argv)
 	(void)attach_restart_prepare(o.mountpoint);
 	if (check_environment(&o) < 0)
 		return EXIT_FAILURE;
+	raise_fd_limit();
 
 	r = tree_init();
 	if (r < 0) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -412,6 +413,37 @@ Test(fs, clear_errors)
 	cr_assert(strstr(out, "Usage: procbox"));
 }
 
+/* The daemon takes the hard limit of open files as its soft one: kept fds and agents'
+ * sockets outgrow the usual 1,024. */
+Test(fs, raises_its_open_files_limit)
+{
+	struct rlimit saved, low;
+	struct test_daemon dd;
+	char path[64], line[256];
+	unsigned long long soft = 0, hard = 0;
+	FILE *f;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	if (saved.rlim_max <= 512)
+		cr_skip_test("the hard limit of open files is only %llu",
+			     (unsigned long long)saved.rlim_max);
+	low = (struct rlimit){.rlim_cur = 512, .rlim_max = saved.rlim_max};
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	cr_assert_eq(daemon_start(&dd, NULL), 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", dd.pid);
+	f = fopen(path, "re");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Max open files", 14) == 0)
+			cr_assert_eq(sscanf(line + 14, "%llu %llu", &soft, &hard), 2);
+	fclose(f);
+	cr_assert_eq(daemon_stop(&dd), 0);
+	cr_assert_eq(hard, (unsigned long long)saved.rlim_max);
+	cr_assert_eq(soft, hard, "soft limit %llu", soft);
+}
+
 /* -d logs each request as it comes, and each that fails. */
 Test(fs, debug_logs_every_request)
 {
@@ -567,22 +599,108 @@ Test(fs, reused_fds_never_cross_credentials_or_containers)
 	testns_stop(&b);
 }
 
+static uint64_t stat_counter(const char *name)
+{
+	char path[300], text[512], key[64];
+	unsigned long long v;
+	const char *p;
+
+	daemon_path(&d, ".procbox-stats", path, sizeof(path));
+	cr_assert_eq(read_line(path, text, sizeof(text)), 0);
+	snprintf(key, sizeof(key), "\"%s\": ", name);
+	p = strstr(text, key);
+	cr_assert_not_null(p, "no %s in %s", name, text);
+	cr_assert_eq(sscanf(p + strlen(key), "%llu", &v), 1);
+	return v;
+}
+
+/* The caller's pid finds a reused fd of a namespaced sysctl (no look at its container
+ * or credentials): one kept for namespace N serves whoever is in N, the host's own
+ * processes included, and no one else. */
+static int read_in_netns(pid_t target, const char *path, char *buf, size_t size)
+{
+	int p[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		char ns[64];
+		int fd;
+
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/net", target);
+		fd = open(ns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0 || read_line(path, buf, size) < 0)
+			_exit(1);
+		if (write(p[1], buf, strlen(buf)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], buf, size - 1);
+	buf[n > 0 ? n : 0] = 0;
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+Test(fs, reused_fds_follow_the_callers_namespace)
+{
+	char path[300], out[64];
+	struct testns a, b;
+	uint64_t fast0;
+
+	daemon_path(&d, "proc/sys/net/ipv4/ip_default_ttl", path, sizeof(path));
+	ct_start(&a, CT_FLAGS, 0, NULL);
+	ct_start(&b, CT_FLAGS, 0, NULL);
+	cr_assert_str_eq(ct_sh(&a,
+			       "echo 21 > /proc/sys/net/ipv4/ip_default_ttl; "
+			       "cat /proc/sys/net/ipv4/ip_default_ttl",
+			       NULL),
+			 "21");
+	fast0 = stat_counter("sysctl_fast_opens");
+	cr_assert_str_eq(ct_sh(&a, "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "21");
+	cr_assert_gt(stat_counter("sysctl_fast_opens"), fast0, "the open was not a fast one");
+	/* live: a write shows at the next read through the same kept fd */
+	cr_assert_str_eq(ct_sh(&a,
+			       "echo 22 > /proc/sys/net/ipv4/ip_default_ttl; "
+			       "cat /proc/sys/net/ipv4/ip_default_ttl",
+			       NULL),
+			 "22");
+	/* another namespace: its own value, whatever a had kept */
+	for (int i = 0; i < 2; i++)
+		cr_assert_str_eq(ct_sh(&b, "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	cr_assert_str_eq(ct_sh(&a, "unshare -n cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
+	/* a host process that joined a's network namespace alone reads a's value, as the
+	 * kernel's file would give it; one in the host's namespace the host's */
+	cr_assert_eq(read_in_netns(a.pid, path, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "22");
+	cr_assert_eq(read_in_netns(getpid(), path, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "64");
+	testns_stop(&a);
+	testns_stop(&b);
+}
+
 /* The daemon's counters, for the host's root; containers are released with their init. */
 Test(fs, counters_and_release_of_containers)
 {
 	char path[300], before[512], after[512], cmd[400];
 	struct testns t[5];
 	unsigned c0, a0, c1, a1, c2, a2;
+	uint64_t f0;
 
 	daemon_path(&d, ".procbox-stats", path, sizeof(path));
 	cr_assert_eq(read_line(path, before, sizeof(before)), 0);
 	cr_assert_eq(sscanf(strstr(before, "\"containers\""), "\"containers\": %u, \"agents\": %u",
 			    &c0, &a0),
 		     2, "%s", before);
+	f0 = stat_counter("sysctl_fds");
 	for (int k = 0; k < 5; k++) {
 		ct_start(&t[k], CT_FLAGS, 0, NULL);
 		cr_assert_str_eq(ct_sh(&t[k], "cat /proc/sys/net/ipv4/ip_default_ttl", NULL), "64");
 	}
+	cr_assert_geq(stat_counter("sysctl_fds"), f0 + 5, "one kept fd per namespace");
 	cr_assert_eq(read_line(path, after, sizeof(after)), 0);
 	cr_assert_eq(
 	    sscanf(strstr(after, "\"containers\""), "\"containers\": %u, \"agents\": %u", &c1, &a1),
@@ -606,6 +724,7 @@ Test(fs, counters_and_release_of_containers)
 	}
 	cr_assert_leq(c2, c0, "containers left: %s", after);
 	cr_assert_leq(a2, a0, "agents left: %s", after);
+	cr_assert_leq(stat_counter("sysctl_fds"), f0, "kept sysctl fds left: %s", after);
 	cr_assert_eq(daemon_children(&d, NULL, 0), (int)a2);
 }
 
