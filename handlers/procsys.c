@@ -200,7 +200,6 @@ static unsigned mask_for(const char *rel)
  * namespace died answers ENOENT, and the read then drops it and asks the slow way
  * (procsys_content()), so a recycled inode never reads a dead namespace's values.
  */
-#define FD_CACHE_MAX 4096
 #define FD_CACHE_BUCKETS 1024
 
 struct fd_cache_entry {
@@ -213,9 +212,9 @@ struct fd_cache_entry {
 
 static struct {
 	pthread_mutex_t lock;
-	unsigned n, evict_from;
+	unsigned n, max, evict_from;
 	struct fd_cache_entry *b[FD_CACHE_BUCKETS];
-} fdc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} fdc = {.lock = PTHREAD_MUTEX_INITIALIZER, .max = PROCSYS_DEFAULT_MAX_FDS};
 
 static atomic_uint_fast64_t fast_hits; /* opens served by procsys_open_fast() */
 
@@ -268,14 +267,25 @@ static void fd_cache_evict_one(void)
 	}
 }
 
+void procsys_set_max_fds(unsigned n)
+{
+	pthread_mutex_lock(&fdc.lock);
+	fdc.max = n;
+	while (fdc.n > fdc.max)
+		fd_cache_evict_one();
+	pthread_mutex_unlock(&fdc.lock);
+}
+
 static void fd_cache_put(const char *path, uint64_t ino, uint64_t owner, int fd)
 {
 	size_t len = strlen(path);
 	struct fd_cache_entry *e = malloc(sizeof(*e) + len + 1);
 	unsigned k = fd_cache_bucket(path, ino);
 
-	if (!e)
+	if (!e || fdc.max == 0) {
+		free(e);
 		return;
+	}
 	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (e->fd < 0) {
 		free(e);
@@ -285,7 +295,7 @@ static void fd_cache_put(const char *path, uint64_t ino, uint64_t owner, int fd)
 	e->owner = owner;
 	memcpy(e->path, path, len + 1);
 	pthread_mutex_lock(&fdc.lock);
-	if (fdc.n >= FD_CACHE_MAX)
+	if (fdc.n >= fdc.max)
 		fd_cache_evict_one();
 	e->next = fdc.b[k];
 	fdc.b[k] = e;

@@ -18,6 +18,11 @@ extern const size_t n_procsys_handlers;
  */
 enum ns_type procsys_namespace_of(const char *rel);
 
+#define PROCSYS_DEFAULT_MAX_FDS 4096
+
+/* How many fds of world-readable sysctls to keep at most (0: none); before serving. */
+void procsys_set_max_fds(unsigned n);
+
 /* Fds of world-readable sysctls kept for reuse (all containers together), and the opens
  * they served knowing only the caller's pid. */
 void procsys_get_stats(unsigned *ret_fds, uint64_t *ret_fast_hits);

@@ -282,6 +282,24 @@ int tree_readlink(const struct pb_caller *c, const char *path, char *buf, size_t
 	return n || h ? -EINVAL : -ENOENT;
 }
 
+static struct pb_file *pb_file_new(const struct handler *h, const char *path, int flags)
+{
+	struct pb_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->h = h;
+	f->flags = flags;
+	f->fd = -EBADF;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return NULL;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
 int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_file **ret)
 {
 	const struct handler *h;
@@ -300,18 +318,9 @@ int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_
 	if ((flags & O_ACCMODE) != O_RDONLY && !h->write)
 		return -EACCES;
 
-	f = calloc(1, sizeof(*f));
+	f = pb_file_new(h, path, flags);
 	if (!f)
 		return -ENOMEM;
-	f->h = h;
-	f->flags = flags;
-	f->fd = -EBADF;
-	f->path = strdup(path);
-	if (!f->path) {
-		free(f);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&f->lock, NULL);
 	f->container = c->container ? container_ref(c->container) : NULL;
 	if (h->open) {
 		r = h->open(c, f);
@@ -337,18 +346,9 @@ int tree_open_fast(pid_t pid, const char *path, int flags, struct pb_file **ret)
 	resolve(path, &n, &h);
 	if (!h || !h->open_fast || !(h->subtree || (n && n->h == h)))
 		return -EAGAIN;
-	f = calloc(1, sizeof(*f));
+	f = pb_file_new(h, path, flags);
 	if (!f)
 		return -EAGAIN;
-	f->h = h;
-	f->flags = flags;
-	f->fd = -EBADF;
-	f->path = strdup(path);
-	if (!f->path) {
-		free(f);
-		return -EAGAIN;
-	}
-	pthread_mutex_init(&f->lock, NULL);
 	r = h->open_fast(pid, f);
 	if (r < 0) {
 		f->h = NULL;

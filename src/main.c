@@ -19,6 +19,7 @@
 #include "container/container.h"
 #include "fs/fs.h"
 #include "fs/inode.h"
+#include "handlers/procsys.h"
 #include "handlers/tree.h"
 #include "nsenter/service.h"
 #include "util/log.h"
@@ -34,6 +35,8 @@ struct options {
 	unsigned max_agents;
 	int agent_idle_s;
 	unsigned max_threads;
+	unsigned max_agent_fds;
+	unsigned max_sysctl_fds;
 };
 
 static void help(void)
@@ -52,6 +55,9 @@ static void help(void)
 	       "      --max-agents N       long-lived nsenter agents at most; 0 starts a\n"
 	       "                           process per request (default %d)\n"
 	       "      --agent-idle SEC     stop an agent unused this long (default %d)\n"
+	       "      --max-agent-fds N    fds an agent keeps open for reuse (default %d)\n"
+	       "      --max-sysctl-fds N   fds of world-readable sysctls kept for reuse, all\n"
+	       "                           containers together; 0 keeps none (default %d)\n"
 	       "      --threads N          FUSE worker threads at most (default 16)\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n"
@@ -63,18 +69,20 @@ static void help(void)
 	       "Docker: dockerd --add-runtime procbox=<a symlink named procbox-runc to procbox>,\n"
 	       "then docker run --runtime procbox. OCI runtimes: procbox hook (createRuntime).\n",
 	       NSENTER_DEFAULT_TIMEOUT_MS, NSENTER_DEFAULT_MAX_AGENTS,
-	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000);
+	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000, NSENTER_DEFAULT_MAX_AGENT_FDS,
+	       PROCSYS_DEFAULT_MAX_FDS);
 }
 
-static int parse_uint(const char *s, const char *what, long max, long *ret)
+static int parse_uint(const char *s, const char *what, long min, long max, long *ret)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v > max) {
-		fprintf(stderr, "procbox: invalid %s '%s' (expected 0..%ld)\n", what, s, max);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "procbox: invalid %s '%s' (expected %ld..%ld)\n", what, s, min,
+			max);
 		return -EINVAL;
 	}
 	*ret = v;
@@ -84,7 +92,7 @@ static int parse_uint(const char *s, const char *what, long max, long *ret)
 /* 1: run; 0: exit 0 (help, version); <0: exit 2 */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MAX_AGENTS = 0x100, OPT_AGENT_IDLE, OPT_THREADS };
+	enum { OPT_MAX_AGENTS = 0x100, OPT_AGENT_IDLE, OPT_THREADS, OPT_AGENT_FDS, OPT_SYSCTL_FDS };
 	static const struct option longopts[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"debug", no_argument, NULL, 'd'},
@@ -92,6 +100,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-agents", required_argument, NULL, OPT_MAX_AGENTS},
 	    {"agent-idle", required_argument, NULL, OPT_AGENT_IDLE},
 	    {"threads", required_argument, NULL, OPT_THREADS},
+	    {"max-agent-fds", required_argument, NULL, OPT_AGENT_FDS},
+	    {"max-sysctl-fds", required_argument, NULL, OPT_SYSCTL_FDS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {},
@@ -105,6 +115,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    .max_agents = NSENTER_DEFAULT_MAX_AGENTS,
 	    .agent_idle_s = NSENTER_DEFAULT_AGENT_IDLE_MS / 1000,
 	    .max_threads = 16,
+	    .max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS,
+	    .max_sysctl_fds = PROCSYS_DEFAULT_MAX_FDS,
 	};
 	while ((c = getopt_long(argc, argv, "fdt:hV", longopts, NULL)) >= 0) {
 		switch (c) {
@@ -115,24 +127,34 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->debug = o->foreground = true;
 			break;
 		case 't':
-			if (parse_uint(optarg, "timeout", 3600 * 1000, &v) < 0 || v == 0)
+			if (parse_uint(optarg, "timeout", 1, 3600 * 1000, &v) < 0)
 				return -EINVAL;
 			o->timeout_ms = (int)v;
 			break;
 		case OPT_MAX_AGENTS:
-			if (parse_uint(optarg, "agent limit", 1000000, &v) < 0)
+			if (parse_uint(optarg, "agent limit", 0, 1000000, &v) < 0)
 				return -EINVAL;
 			o->max_agents = (unsigned)v;
 			break;
 		case OPT_AGENT_IDLE:
-			if (parse_uint(optarg, "idle time", 86400, &v) < 0 || v == 0)
+			if (parse_uint(optarg, "idle time", 1, 86400, &v) < 0)
 				return -EINVAL;
 			o->agent_idle_s = (int)v;
 			break;
 		case OPT_THREADS:
-			if (parse_uint(optarg, "thread count", 1024, &v) < 0 || v == 0)
+			if (parse_uint(optarg, "thread count", 1, 1024, &v) < 0)
 				return -EINVAL;
 			o->max_threads = (unsigned)v;
+			break;
+		case OPT_AGENT_FDS:
+			if (parse_uint(optarg, "agent fd limit", 1, 65536, &v) < 0)
+				return -EINVAL;
+			o->max_agent_fds = (unsigned)v;
+			break;
+		case OPT_SYSCTL_FDS:
+			if (parse_uint(optarg, "sysctl fd limit", 0, 1000000, &v) < 0)
+				return -EINVAL;
+			o->max_sysctl_fds = (unsigned)v;
 			break;
 		case 'h':
 			help();
@@ -187,7 +209,7 @@ static bool is_mountpoint(const char *path)
 }
 
 /* Each failure the user can fix gets one clear line. */
-/* Kept fds (up to 4,096 sysctls, 64 per agent) and a socket per agent outgrow the usual
+/* Kept fds (--max-sysctl-fds, --max-agent-fds) and a socket per agent outgrow the usual
  * soft limit of 1,024; nothing here uses select(2), so take what the hard limit allows. */
 static void raise_fd_limit(void)
 {
@@ -300,6 +322,7 @@ int main(int argc, char **argv)
 	if (check_environment(&o) < 0)
 		return EXIT_FAILURE;
 	raise_fd_limit();
+	procsys_set_max_fds(o.max_sysctl_fds);
 
 	r = tree_init();
 	if (r < 0) {
@@ -332,6 +355,7 @@ int main(int argc, char **argv)
 	    .timeout_ms = o.timeout_ms,
 	    .max_agents = o.max_agents,
 	    .agent_idle_ms = o.agent_idle_s * 1000,
+	    .max_agent_fds = o.max_agent_fds,
 	    .exec_children = true,
 	};
 	r = nsenter_service_new(&ncfg, &fs.nsenter);

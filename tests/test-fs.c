@@ -332,7 +332,8 @@ Test(fs, stops_cleanly_on_sigterm_with_no_child_left)
 	testns_stop(&t);
 }
 
-static int run_procbox(const char *const *args, char *out, size_t outsz)
+/* Runs fn(arg) in a child whose stdout and stderr go to out; its exit status, or -1. */
+static int run_child(void (*fn)(const void *arg), const void *arg, char *out, size_t outsz)
 {
 	int p[2], status;
 	pid_t pid;
@@ -343,7 +344,7 @@ static int run_procbox(const char *const *args, char *out, size_t outsz)
 	if (pid == 0) {
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		execv(PROCBOX_BUILD_ROOT "/procbox", (char *const *)args);
+		fn(arg);
 		_exit(127);
 	}
 	close(p[1]);
@@ -352,6 +353,16 @@ static int run_procbox(const char *const *args, char *out, size_t outsz)
 	close(p[0]);
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void exec_procbox(const void *args)
+{
+	execv(PROCBOX_BUILD_ROOT "/procbox", (char *const *)args);
+}
+
+static int run_procbox(const char *const *args, char *out, size_t outsz)
+{
+	return run_child(exec_procbox, args, out, outsz);
 }
 
 Test(fs, clear_errors)
@@ -375,6 +386,12 @@ Test(fs, clear_errors)
 	const char *bad[] = {"procbox", "--timeout", "soon", NULL};
 	cr_assert_eq(run_procbox(bad, out, sizeof(out)), 2);
 	cr_assert(strstr(out, "invalid timeout"), "%s", out);
+	const char *bad_fds[] = {"procbox", "--max-agent-fds", "0", NULL};
+	cr_assert_eq(run_procbox(bad_fds, out, sizeof(out)), 2);
+	cr_assert(strstr(out, "invalid agent fd limit '0' (expected 1..65536)"), "%s", out);
+	const char *zero[] = {"procbox", "--timeout", "0", NULL};
+	cr_assert_eq(run_procbox(zero, out, sizeof(out)), 2);
+	cr_assert(strstr(out, "invalid timeout '0'"), "%s", out);
 
 	/* no /dev/fuse: hide it in a private mount namespace */
 	pid_t pid = fork();
@@ -599,13 +616,13 @@ Test(fs, reused_fds_never_cross_credentials_or_containers)
 	testns_stop(&b);
 }
 
-static uint64_t stat_counter(const char *name)
+static uint64_t stat_counter_of(const struct test_daemon *dd, const char *name)
 {
 	char path[300], text[512], key[64];
 	unsigned long long v;
 	const char *p;
 
-	daemon_path(&d, ".procbox-stats", path, sizeof(path));
+	daemon_path(dd, ".procbox-stats", path, sizeof(path));
 	cr_assert_eq(read_line(path, text, sizeof(text)), 0);
 	snprintf(key, sizeof(key), "\"%s\": ", name);
 	p = strstr(text, key);
@@ -614,37 +631,42 @@ static uint64_t stat_counter(const char *name)
 	return v;
 }
 
+static uint64_t stat_counter(const char *name)
+{
+	return stat_counter_of(&d, name);
+}
+
+/* A host process that joined target's network namespace alone reads path. */
+struct netns_read {
+	pid_t target;
+	const char *path;
+};
+
+static void print_in_netns(const void *arg)
+{
+	const struct netns_read *a = arg;
+	char ns[64], buf[64];
+	int fd;
+
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", a->target);
+	fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0 || read_line(a->path, buf, sizeof(buf)) < 0)
+		_exit(1);
+	fputs(buf, stdout);
+	fflush(stdout);
+	_exit(0);
+}
+
+static int read_in_netns(pid_t target, const char *path, char *buf, size_t size)
+{
+	struct netns_read a = {target, path};
+
+	return run_child(print_in_netns, &a, buf, size) == 0 ? 0 : -1;
+}
+
 /* The caller's pid finds a reused fd of a namespaced sysctl (no look at its container
  * or credentials): one kept for namespace N serves whoever is in N, the host's own
  * processes included, and no one else. */
-static int read_in_netns(pid_t target, const char *path, char *buf, size_t size)
-{
-	int p[2], status;
-	pid_t pid;
-	ssize_t n;
-
-	cr_assert_eq(pipe(p), 0);
-	pid = fork();
-	if (pid == 0) {
-		char ns[64];
-		int fd;
-
-		snprintf(ns, sizeof(ns), "/proc/%d/ns/net", target);
-		fd = open(ns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0 || read_line(path, buf, size) < 0)
-			_exit(1);
-		if (write(p[1], buf, strlen(buf)) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	n = read(p[0], buf, size - 1);
-	buf[n > 0 ? n : 0] = 0;
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 Test(fs, reused_fds_follow_the_callers_namespace)
 {
 	char path[300], out[64];
@@ -680,6 +702,44 @@ Test(fs, reused_fds_follow_the_callers_namespace)
 	cr_assert_str_eq(out, "64");
 	testns_stop(&a);
 	testns_stop(&b);
+}
+
+/* --max-sysctl-fds and --max-agent-fds bound what is kept; 0 sysctl fds keeps none. The
+ * values stay the kernel's either way. */
+Test(fs, kept_fds_stay_within_their_limits)
+{
+	static const char *const bounded[] = {"--max-sysctl-fds", "2", "--max-agent-fds", "1",
+					      NULL};
+	static const char *const none[] = {"--max-sysctl-fds", "0", NULL};
+	static const char *const files[] = {"ip_default_ttl", "tcp_syncookies", "tcp_fin_timeout",
+					    "ip_no_pmtu_disc"};
+	struct test_daemon dd;
+	struct testns a;
+	char path[300], kpath[128], got[64], want[64];
+
+	ct_start(&a, CT_FLAGS, 0, NULL);
+	for (int run = 0; run < 2; run++) {
+		cr_assert_eq(daemon_start(&dd, run == 0 ? bounded : none), 0);
+		for (int round = 0; round < 2; round++)
+			for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+				snprintf(kpath, sizeof(kpath), "/proc/sys/net/ipv4/%s", files[i]);
+				daemon_path(&dd, kpath + 1, path, sizeof(path));
+				cr_assert_eq(read_in_netns(a.pid, path, got, sizeof(got)), 0);
+				cr_assert_eq(read_in_netns(a.pid, kpath, want, sizeof(want)), 0);
+				cr_assert_str_eq(got, want, "%s", kpath);
+			}
+		if (run == 0) {
+			cr_assert_leq(stat_counter_of(&dd, "sysctl_fds"), 2);
+			cr_assert_gt(stat_counter_of(&dd, "sysctl_fds"), 0);
+			cr_assert_leq(stat_counter_of(&dd, "cached_fds"),
+				      stat_counter_of(&dd, "agents"), "more than 1 fd per agent");
+		} else {
+			cr_assert_eq(stat_counter_of(&dd, "sysctl_fds"), 0);
+			cr_assert_eq(stat_counter_of(&dd, "sysctl_fast_opens"), 0);
+		}
+		cr_assert_eq(daemon_stop(&dd), 0);
+	}
+	testns_stop(&a);
 }
 
 /* The daemon's counters, for the host's root; containers are released with their init. */
