@@ -82,8 +82,8 @@ int nsreq_stat(const struct pb_caller *c, unsigned mask, unsigned long clone_fla
 	return 0;
 }
 
-int nsreq_open(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
-	       const char *kpath, int flags, bool pass_fd, int *ret_fd)
+static int open_req(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
+		    const char *kpath, int flags, bool pass_fd, bool reopen, int *ret_fd)
 {
 	struct nsenter_message *req = new_req(NSENTER_MSG_OPEN_REQ, kpath);
 	int fd = -EBADF, r;
@@ -91,6 +91,7 @@ int nsreq_open(const struct pb_caller *c, unsigned mask, unsigned long clone_fla
 	if (req) {
 		req->flags = flags;
 		req->pass_fd = pass_fd;
+		req->reopen = reopen;
 	}
 	r = nsreq_send(c, mask, clone_flags, req, NULL, &fd);
 	if (r < 0)
@@ -100,6 +101,18 @@ int nsreq_open(const struct pb_caller *c, unsigned mask, unsigned long clone_fla
 	else
 		safe_close(fd);
 	return 0;
+}
+
+int nsreq_open(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
+	       const char *kpath, int flags, bool pass_fd, int *ret_fd)
+{
+	return open_req(c, mask, clone_flags, kpath, flags, pass_fd, false, ret_fd);
+}
+
+int nsreq_reopen(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
+		 const char *kpath, int flags, int *ret_fd)
+{
+	return open_req(c, mask, clone_flags, kpath, flags, true, true, ret_fd);
 }
 
 int nsreq_read(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,

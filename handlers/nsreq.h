@@ -26,6 +26,11 @@ int nsreq_lookup(const struct pb_caller *c, unsigned mask, unsigned long clone_f
 		 const char *kpath, struct nsenter_stat *ret);
 int nsreq_open(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
 	       const char *kpath, int flags, bool pass_fd, int *ret_fd);
+/* The same with pass_fd, for a kept fd that failed (ENOENT: its file or namespace went
+ * away): opened anew in the caller's namespaces, never from the agent's kept fds, and
+ * kept there in place of the old one. */
+int nsreq_reopen(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
+		 const char *kpath, int flags, int *ret_fd);
 int nsreq_read(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
 	       const char *kpath, char **ret, size_t *ret_len);
 int nsreq_write(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,

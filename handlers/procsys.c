@@ -454,6 +454,45 @@ static int procsys_open_fast(pid_t pid, struct pb_file *f)
 	return 0;
 }
 
+/* An fd whose file or namespace went away answers one of these. */
+static bool fd_gone(int r)
+{
+	return r == -ENOENT || r == -ESRCH || r == -ENODEV;
+}
+
+/* The flags procsys_open() opened f's fd with. */
+static int open_flags(const struct pb_file *f)
+{
+	int acc = f->flags & O_ACCMODE;
+	return acc == O_RDONLY ? O_RDONLY : acc | (f->flags & O_TRUNC);
+}
+
+/*
+ * f's kept fd failed (an interface was removed and made again, the namespace is gone):
+ * drops it and opens the file once more in the caller's namespaces, never from a kept
+ * fd. Under f->lock.
+ */
+static int reopen(const struct pb_caller *c, struct pb_file *f)
+{
+	struct pb_caller known = *c;
+	char kpath[PATH_MAX];
+	int r;
+
+	f->fd = safe_close(f->fd);
+	fd_cache_drop(f->path, (uint64_t)(uintptr_t)f->priv, 0);
+	if (!c->container && c->containers) {
+		/* opened by procsys_open_fast(): who asks is known only now */
+		r = container_registry_get(c->containers, c->pid, &known.container);
+		if (r < 0)
+			return r;
+	}
+	kpath_of(f->path, kpath, sizeof(kpath));
+	r = nsreq_reopen(&known, mask_for(rel_of(f->path)), 0, kpath, open_flags(f), &f->fd);
+	if (known.container != c->container)
+		container_unref(known.container);
+	return r;
+}
+
 static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			   size_t *ret_len)
 {
@@ -462,25 +501,12 @@ static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **
 
 	if (f->fd >= 0) {
 		r = nsreq_read_fd(f->fd, ret, ret_len);
-		/* The namespace or the entry went away behind the fd (an interface was
-		 * removed): drop it and ask the slow way once. */
-		if (r != -ENOENT && r != -ESRCH && r != -ENODEV)
+		if (!fd_gone(r))
 			return r;
-		f->fd = safe_close(f->fd);
-		fd_cache_drop(f->path, (uint64_t)(uintptr_t)f->priv, 0);
+		r = reopen(c, f);
+		return r < 0 ? r : nsreq_read_fd(f->fd, ret, ret_len);
 	}
 	kpath_of(f->path, kpath, sizeof(kpath));
-	if (!c->container && c->containers) {
-		/* opened by procsys_open_fast(): who asks is known only now */
-		struct pb_caller known = *c;
-
-		r = container_registry_get(c->containers, c->pid, &known.container);
-		if (r < 0)
-			return r;
-		r = nsreq_read(&known, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
-		container_unref(known.container);
-		return r;
-	}
 	return nsreq_read(c, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
 }
 
@@ -499,8 +525,17 @@ static int procsys_write(const struct pb_caller *c, struct pb_file *f, const cha
 	f->snap_valid = false;
 	if (f->fd >= 0) {
 		ssize_t n = pwrite(f->fd, buf, size, off);
+
+		r = n < 0 ? negative_errno() : (int)n;
+		if (fd_gone(r)) {
+			r = reopen(c, f);
+			if (r >= 0) {
+				n = pwrite(f->fd, buf, size, off);
+				r = n < 0 ? negative_errno() : (int)n;
+			}
+		}
 		pthread_mutex_unlock(&f->lock);
-		return n < 0 ? negative_errno() : (int)n;
+		return r;
 	}
 	pthread_mutex_unlock(&f->lock);
 

@@ -704,6 +704,36 @@ Test(fs, reused_fds_follow_the_callers_namespace)
 	testns_stop(&b);
 }
 
+/* A kept fd whose entry went away (an interface removed and made again under the same
+ * name) answers ENOENT: it is dropped and the file opened anew, once. Round 0 reads
+ * through an fd found from the caller's pid alone; round 1 through one the agent kept
+ * (the round before left none of the first kind), and writes through one. */
+Test(fs, a_dead_kept_fd_is_dropped_and_the_read_retried)
+{
+	static const char *const file = "/proc/sys/net/ipv4/conf/pbv0/forwarding";
+	char cmd[512], *out;
+	struct testns a;
+	uint64_t kept0;
+
+	ct_start(&a, CT_FLAGS, 0, NULL);
+	snprintf(cmd, sizeof(cmd), "ip link add pbv0 type veth peer name pbv1 && cat %s && cat %s",
+		 file, file);
+	cr_assert_str_eq(ct_sh(&a, cmd, NULL), "0\n0");
+	for (int i = 0; i < 2; i++) {
+		const char *counter = i == 0 ? "sysctl_fast_opens" : "fd_hits";
+
+		kept0 = stat_counter(counter);
+		snprintf(cmd, sizeof(cmd),
+			 "ip link del pbv0 && ip link add pbv0 type veth peer name pbv1 && "
+			 "echo %d > %s && cat %s",
+			 1 - i, file, file);
+		out = ct_sh(&a, cmd, NULL);
+		cr_assert_str_eq(out, i == 0 ? "1" : "0", "round %d: %s", i, out);
+		cr_assert_gt(stat_counter(counter), kept0, "round %d: no kept fd was used", i);
+	}
+	testns_stop(&a);
+}
+
 /* --max-sysctl-fds and --max-agent-fds bound what is kept; 0 sysctl fds keeps none. The
  * values stay the kernel's either way. */
 Test(fs, kept_fds_stay_within_their_limits)

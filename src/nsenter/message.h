@@ -73,6 +73,9 @@ struct nsenter_message {
 	uint64_t length; /* read: bytes wanted; write resp: bytes written; sleep: ms */
 	int32_t flags;	 /* open: O_* flags; sethostname: which name */
 	bool pass_fd;	 /* open: send the opened fd back with SCM_RIGHTS */
+	/* open, on the daemon's side only (never encoded): do not answer from the agent's
+	 * kept fds, and keep the new fd in place of the old one (which failed) */
+	bool reopen;
 
 	uint8_t *data; /* read resp, write req, readlink resp, sethostname req */
 	size_t data_len;

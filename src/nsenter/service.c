@@ -498,6 +498,14 @@ static void agent_fd_store(struct nsenter_service *s, struct agent *a, const cha
 		free(p);
 		return;
 	}
+	/* the same file opened again (its kept fd failed): in its place */
+	for (unsigned i = 0; i < a->n_fds; i++)
+		if (a->fds[i].flags == flags && strcmp(a->fds[i].path, path) == 0) {
+			safe_close(a->fds[i].fd);
+			free(a->fds[i].path);
+			a->fds[i] = (struct cached_fd){.path = p, .flags = flags, .fd = copy};
+			return;
+		}
 	if (a->n_fds < s->cfg.max_agent_fds) {
 		slot = &a->fds[a->n_fds++];
 		pthread_mutex_lock(&s->lock);
@@ -519,7 +527,7 @@ static int agent_roundtrip(struct nsenter_service *s, struct agent *a,
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	if (req->type == NSENTER_MSG_OPEN_REQ && req->pass_fd) {
+	if (req->type == NSENTER_MSG_OPEN_REQ && req->pass_fd && !req->reopen) {
 		fd = agent_fd_lookup(a, req->path, req->flags);
 		if (fd >= 0) {
 			*ret = nsenter_message_new(NSENTER_MSG_OPEN_RESP);
