@@ -396,6 +396,7 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 	const char *rel = rel_of(f->path);
 	int acc = f->flags & O_ACCMODE;
 	char kpath[PATH_MAX];
+	uint64_t ino;
 	int r;
 
 	if (acc != O_RDONLY) {
@@ -416,7 +417,6 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 	if (acc == O_RDONLY && c->container && fd_cache_own(c->container)) {
 		uint64_t owner = container_serial(c->container);
 		struct stat st;
-		uint64_t ino;
 
 		if (ns_key(c->pid, rel, &ino) == 0) {
 			f->priv = (void *)(uintptr_t)ino; /* namespace inodes are 32-bit */
@@ -431,6 +431,14 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 		}
 	}
 	kpath_of(f->path, kpath, sizeof(kpath));
+	if (acc == O_WRONLY)
+		/* a permission probe: writes go through the agent (procsys_write()) */
+		return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), false,
+				  NULL);
+	r = ns_key(c->pid, rel, &ino);
+	if (r < 0)
+		return r;
+	f->priv = (void *)(uintptr_t)ino;
 	return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), true, &f->fd);
 }
 
@@ -454,12 +462,6 @@ static int procsys_open_fast(pid_t pid, struct pb_file *f)
 	return 0;
 }
 
-/* An fd whose file or namespace went away answers one of these. */
-static bool fd_gone(int r)
-{
-	return r == -ENOENT || r == -ESRCH || r == -ENODEV;
-}
-
 /* The flags procsys_open() opened f's fd with. */
 static int open_flags(const struct pb_file *f)
 {
@@ -468,46 +470,84 @@ static int open_flags(const struct pb_file *f)
 }
 
 /*
- * f's kept fd failed (an interface was removed and made again, the namespace is gone):
- * drops it and opens the file once more in the caller's namespaces, never from a kept
- * fd. Under f->lock.
+ * Whether f's kept fd failed because its file or namespace went away (an interface was
+ * removed, the namespace is gone): then it answers ENOENT and so does fstat(). A write
+ * the kernel refuses with ENOENT (an unknown congestion control) leaves fstat() working.
  */
-static int reopen(const struct pb_caller *c, struct pb_file *f)
+static bool fd_gone(const struct pb_file *f, int r)
 {
-	struct pb_caller known = *c;
+	struct stat st;
+
+	if (r != -ENOENT && r != -ESRCH && r != -ENODEV)
+		return false;
+	return fstat(f->fd, &st) < 0;
+}
+
+/* The caller with its container: a file opened by procsys_open_fast() has none until
+ * someone needs it. Put the reference with caller_done(). */
+static int caller_known(const struct pb_caller *c, struct pb_caller *ret)
+{
+	*ret = *c;
+	if (c->container || !c->containers)
+		return 0;
+	return container_registry_get(c->containers, c->pid, &ret->container);
+}
+
+static void caller_done(const struct pb_caller *c, struct pb_caller *known)
+{
+	if (known->container && known->container != c->container)
+		container_unref(known->container);
+}
+
+/*
+ * f's kept fd is gone (fd_gone()): drops it and opens the file once more, never from a
+ * kept fd, for a reader in the namespace f was opened in; one elsewhere (the open file
+ * was handed to another process) gets the error the fd gave. Under f->lock.
+ */
+static int reopen(const struct pb_caller *c, struct pb_file *f, int err)
+{
+	uint64_t key = (uint64_t)(uintptr_t)f->priv, now = 0;
+	const char *rel = rel_of(f->path);
+	struct pb_caller known;
 	char kpath[PATH_MAX];
 	int r;
 
 	f->fd = safe_close(f->fd);
-	fd_cache_drop(f->path, (uint64_t)(uintptr_t)f->priv, 0);
-	if (!c->container && c->containers) {
-		/* opened by procsys_open_fast(): who asks is known only now */
-		r = container_registry_get(c->containers, c->pid, &known.container);
-		if (r < 0)
-			return r;
+	if (key != 0) {
+		fd_cache_drop(f->path, key, 0);
+		if (ns_key(c->pid, rel, &now) < 0 || now != key)
+			return err;
 	}
+	r = caller_known(c, &known);
+	if (r < 0)
+		return r;
 	kpath_of(f->path, kpath, sizeof(kpath));
-	r = nsreq_reopen(&known, mask_for(rel_of(f->path)), 0, kpath, open_flags(f), &f->fd);
-	if (known.container != c->container)
-		container_unref(known.container);
+	r = nsreq_reopen(&known, mask_for(rel), 0, kpath, open_flags(f), &f->fd);
+	caller_done(c, &known);
 	return r;
 }
 
 static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			   size_t *ret_len)
 {
+	struct pb_caller known;
 	char kpath[PATH_MAX];
 	int r;
 
 	if (f->fd >= 0) {
 		r = nsreq_read_fd(f->fd, ret, ret_len);
-		if (!fd_gone(r))
+		if (!fd_gone(f, r))
 			return r;
-		r = reopen(c, f);
+		r = reopen(c, f, r);
 		return r < 0 ? r : nsreq_read_fd(f->fd, ret, ret_len);
 	}
+	r = caller_known(c, &known);
+	if (r < 0)
+		return r;
 	kpath_of(f->path, kpath, sizeof(kpath));
-	return nsreq_read(c, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
+	r = nsreq_read(&known, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
+	caller_done(c, &known);
+	return r;
 }
 
 static int procsys_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
@@ -523,22 +563,11 @@ static int procsys_write(const struct pb_caller *c, struct pb_file *f, const cha
 	pthread_mutex_lock(&f->lock);
 	/* A write makes the next read start afresh. */
 	f->snap_valid = false;
-	if (f->fd >= 0) {
-		ssize_t n = pwrite(f->fd, buf, size, off);
-
-		r = n < 0 ? negative_errno() : (int)n;
-		if (fd_gone(r)) {
-			r = reopen(c, f);
-			if (r >= 0) {
-				n = pwrite(f->fd, buf, size, off);
-				r = n < 0 ? negative_errno() : (int)n;
-			}
-		}
-		pthread_mutex_unlock(&f->lock);
-		return r;
-	}
 	pthread_mutex_unlock(&f->lock);
 
+	/* Never through a kept fd: the kernel checks some writes against the writing task
+	 * (capable(CAP_NET_ADMIN) before loading a congestion control module), and here
+	 * that would be the daemon. The agent writes with the writer's credentials. */
 	kpath_of(f->path, kpath, sizeof(kpath));
 	r = nsreq_write(c, mask_for(rel), 0, kpath, buf, size, off);
 	if (r == -EACCES && procsys_namespace_of(rel) == NS_UTS) {

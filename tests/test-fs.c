@@ -734,6 +734,27 @@ Test(fs, a_dead_kept_fd_is_dropped_and_the_read_retried)
 	testns_stop(&a);
 }
 
+/* An open file handed to a process of another network namespace, after its kept fd
+ * died: that process gets the error, and the file is not opened anew in its namespace,
+ * so the opener never reads another namespace's value through it. */
+Test(fs, a_dead_kept_fd_is_not_reopened_in_another_namespace)
+{
+	struct testns a;
+
+	ct_start(&a, CT_FLAGS, 0, NULL);
+	cr_assert_str_eq(
+	    ct_sh(&a,
+		  "f=/proc/sys/net/ipv4/conf/pbv0/forwarding; "
+		  "ip link add pbv0 type veth peer name pbv1 && exec 3< $f && "
+		  "ip link del pbv0 && ip link add pbv0 type veth peer name pbv1 && "
+		  "unshare -n sh -c \"ip link add pbv0 type veth peer name pbv1 && echo 1 > $f && "
+		  "python3 -c 'import os; os.pread(3, 64, 0)' 2>&1 | grep -c 'No such file'\"; "
+		  "python3 -c 'import os; print(os.pread(3, 64, 0).decode().strip())'",
+		  NULL),
+	    "1\n0");
+	testns_stop(&a);
+}
+
 /* --max-sysctl-fds and --max-agent-fds bound what is kept; 0 sysctl fds keeps none. The
  * values stay the kernel's either way. */
 Test(fs, kept_fds_stay_within_their_limits)

@@ -7,6 +7,7 @@
 #include "fs/fs.h"
 #include "fs/inode.h"
 #include "handlers/tree.h"
+#include "nsenter/message.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -362,6 +363,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS;
+	/* A write reaches the kernel's file through an agent, in one message: the kernel
+	 * splits larger ones into requests of this size at increasing offsets. */
+	if (conn->max_write > NSENTER_MSG_MAX_DATA)
+		conn->max_write = NSENTER_MSG_MAX_DATA;
 }
 
 static const struct fuse_lowlevel_ops ops = {
