@@ -295,6 +295,13 @@ static void fd_cache_put(const char *path, uint64_t ino, uint64_t owner, int fd)
 	e->owner = owner;
 	memcpy(e->path, path, len + 1);
 	pthread_mutex_lock(&fdc.lock);
+	/* two opens that missed at once: one entry */
+	for (struct fd_cache_entry *o = fdc.b[k]; o; o = o->next)
+		if (o->ns_ino == ino && o->owner == owner && strcmp(o->path, path) == 0) {
+			pthread_mutex_unlock(&fdc.lock);
+			fd_cache_entry_free(e);
+			return;
+		}
 	if (fdc.n >= fdc.max)
 		fd_cache_evict_one();
 	e->next = fdc.b[k];

@@ -210,16 +210,27 @@ static bool is_mountpoint(const char *path)
 
 /* Each failure the user can fix gets one clear line. */
 /* Kept fds (--max-sysctl-fds, --max-agent-fds) and a socket per agent outgrow the usual
- * soft limit of 1,024; nothing here uses select(2), so take what the hard limit allows. */
-static void raise_fd_limit(void)
+ * soft limit of 1,024; nothing here uses select(2), so take what the hard limit allows,
+ * and say so when even that is short of what the limits given may keep open. */
+static void raise_fd_limit(const struct options *o)
 {
+	uint64_t need =
+	    (uint64_t)o->max_sysctl_fds + (uint64_t)o->max_agents * (o->max_agent_fds + 2) + 256;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		log_warn(errno, "Cannot raise the limit of open files: %m");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn(errno, "Cannot raise the limit of open files: %m");
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn(0,
+			 "The limit of open files (%llu) is below the %" PRIu64
+			 " that --max-agents, --max-agent-fds and --max-sysctl-fds may keep open; "
+			 "requests fail with EMFILE when it is reached",
+			 (unsigned long long)rl.rlim_cur, need);
 }
 
 static int check_environment(const struct options *o)
@@ -321,7 +332,7 @@ int main(int argc, char **argv)
 	(void)attach_restart_prepare(o.mountpoint);
 	if (check_environment(&o) < 0)
 		return EXIT_FAILURE;
-	raise_fd_limit();
+	raise_fd_limit(&o);
 	procsys_set_max_fds(o.max_sysctl_fds);
 
 	r = tree_init();

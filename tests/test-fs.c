@@ -459,6 +459,30 @@ Test(fs, raises_its_open_files_limit)
 	cr_assert_eq(daemon_stop(&dd), 0);
 	cr_assert_eq(hard, (unsigned long long)saved.rlim_max);
 	cr_assert_eq(soft, hard, "soft limit %llu", soft);
+
+	/* and says when the limit is short of what the caches may keep open: the defaults,
+	 * 1024 agents x (64 + 2) + 4096 + 256, against a hard limit of 4096 */
+	low = (struct rlimit){.rlim_cur = 1024, .rlim_max = 4096};
+	if (saved.rlim_max < 4096)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct test_daemon d2;
+		char *log = NULL;
+		size_t n = 0;
+		FILE *lf;
+
+		if (setrlimit(RLIMIT_NOFILE, &low) < 0 || daemon_start(&d2, NULL) < 0)
+			_exit(100);
+		(void)daemon_stop(&d2);
+		lf = fopen(d2.log, "re");
+		if (!lf || getdelim(&log, &n, 0, lf) <= 0)
+			_exit(101);
+		_exit(strstr(log, "The limit of open files (4096) is below the 71936") ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no warning of a short limit");
 }
 
 /* -d logs each request as it comes, and each that fails. */
