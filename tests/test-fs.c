@@ -779,6 +779,30 @@ Test(fs, a_dead_kept_fd_is_not_reopened_in_another_namespace)
 	testns_stop(&a);
 }
 
+/* Writes are made with the writer's credentials, capabilities included: without
+ * CAP_NET_ADMIN the kernel refuses an ip_forward write (EPERM), and so does procbox
+ * (a write through an fd in the daemon, which has every capability, went through). */
+Test(fs, writes_carry_the_writers_capabilities)
+{
+	static const char *const write_py =
+	    "python3 -c 'import os\n"
+	    "fd = os.open(\"/proc/sys/net/ipv4/ip_forward\", os.O_WRONLY)\n"
+	    "try:\n    os.write(fd, b\"1\")\n    print(\"written\")\n"
+	    "except OSError as e:\n    print(e.errno)'";
+	char cmd[1024];
+	struct testns a;
+
+	ct_start(&a, CT_FLAGS & ~CLONE_NEWUSER, 0, NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --bounding-set -net_admin --inh-caps -net_admin %s; "
+		 "cat /proc/sys/net/ipv4/ip_forward",
+		 write_py);
+	cr_assert_str_eq(ct_sh(&a, cmd, NULL), "1\n0", "EPERM, and the value stays");
+	snprintf(cmd, sizeof(cmd), "%s; cat /proc/sys/net/ipv4/ip_forward", write_py);
+	cr_assert_str_eq(ct_sh(&a, cmd, NULL), "written\n1", "with CAP_NET_ADMIN it is written");
+	testns_stop(&a);
+}
+
 /* --max-sysctl-fds and --max-agent-fds bound what is kept; 0 sysctl fds keeps none. The
  * values stay the kernel's either way. */
 Test(fs, kept_fds_stay_within_their_limits)
