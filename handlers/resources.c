@@ -43,49 +43,12 @@ static uint64_t sub_sat(uint64_t a, uint64_t b)
 
 /* ---- files read again and again through one fd ---- */
 
-/*
- * The whole content of an open proc, sys or cgroup file, from offset 0. one_record: the file
- * is shown by a single ->show() (cgroup value and stat files, /proc/meminfo, /proc/stat), so
- * a read shorter than asked has it all. Other seq_files (/proc/cpuinfo, /proc/diskstats) hand
- * out a kernel buffer per read at most and are read on until 0.
- */
+/* The whole content of an open proc, sys or cgroup file, from offset 0 (READ_ONE_RECORD:
+ * see util/fileio.h). */
 static int pread_whole(int fd, bool one_record, char **ret, size_t *ret_len)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, len = 0;
-
-	for (;;) {
-		size_t want;
-		ssize_t n;
-
-		if (size - len < 4096) {
-			size_t a = size ? size * 2 : 8192;
-			char *b;
-
-			if (a > READ_FULL_MAX)
-				return -EFBIG;
-			b = realloc(buf, a);
-			if (!b)
-				return -ENOMEM;
-			buf = b;
-			size = a;
-		}
-		want = size - len - 1;
-		n = pread(fd, buf + len, want, (off_t)len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		len += (size_t)n;
-		if (n == 0 || (one_record && (size_t)n < want))
-			break;
-	}
-	buf[len] = 0;
-	*ret = TAKE_PTR(buf);
-	if (ret_len)
-		*ret_len = len;
-	return 0;
+	return read_full_fd_flags(fd, READ_FROM_START | (one_record ? READ_ONE_RECORD : 0), ret,
+				  ret_len);
 }
 
 /* A file of a removed cgroup answers ENODEV (kernfs deactivated it): the cgroup is gone. */

@@ -10,10 +10,9 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/parse.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 
-/* cgroup files are small; a tasks list of a huge container is the largest thing read here. */
-#define CGROUP_FILE_MAX (16u * 1024u * 1024u)
 /* Descendants deeper than this are not scanned for tasks (the kernel allows any depth). */
 #define TASKS_DEPTH_MAX 16
 
@@ -60,47 +59,7 @@ static uint64_t sub_sat(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
-/* one_record: the file is a seq_file shown in a single ->show() call (every cgroup value or
- * stat file, /proc/<pid>/stat and /proc/<pid>/cgroup): a read shorter than asked for then
- * ends it, which saves the read that would return 0. Lists (tasks, mountinfo) are shown a
- * record at a time, and there a short read only means the kernel's buffer was full. */
-static int read_fd(int fd, bool one_record, char **ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, allocated = 0;
-
-	for (;;) {
-		ssize_t n;
-
-		if (allocated - size < 4096) {
-			size_t a = allocated ? allocated * 2 : 8192;
-			char *b;
-
-			if (a > CGROUP_FILE_MAX)
-				return -EFBIG;
-			b = realloc(buf, a);
-			if (!b)
-				return -ENOMEM;
-			buf = b;
-			allocated = a;
-		}
-		n = read(fd, buf + size, allocated - size - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		size += (size_t)n;
-		if (one_record && (size_t)n < allocated - (size - (size_t)n) - 1)
-			break;
-	}
-	buf[size] = 0;
-	*ret = TAKE_PTR(buf);
-	return 0;
-}
-
+/* one_record: READ_ONE_RECORD (util/fileio.h) */
 static int read_at(int dirfd, const char *path, bool one_record, char **ret)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -108,7 +67,7 @@ static int read_at(int dirfd, const char *path, bool one_record, char **ret)
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
-	return read_fd(fd, one_record, ret);
+	return read_full_fd_flags(fd, one_record ? READ_ONE_RECORD : 0, ret, NULL);
 }
 
 static int read_file_at(int dirfd, const char *path, char **ret)

@@ -8,43 +8,51 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 
-int read_full_fd(int fd, char **ret, size_t *ret_len)
+int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 4096, len = 0;
+	size_t size = 0, len = 0;
 
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
+		size_t want;
 		ssize_t n;
 
-		if (len + 1 >= size) {
-			char *nbuf;
+		if (size - len < 4096) {
+			size_t a = size ? size * 2 : 8192;
+			char *b;
 
-			if (size >= READ_FULL_MAX)
+			if (a > READ_FULL_MAX)
 				return -EFBIG;
-			size *= 2;
-			nbuf = realloc(buf, size);
-			if (!nbuf)
+			b = realloc(buf, a);
+			if (!b)
 				return -ENOMEM;
-			buf = nbuf;
+			buf = b;
+			size = a;
 		}
-		n = read(fd, buf + len, size - len - 1);
+		want = size - len - 1;
+		if (flags & READ_FROM_START)
+			n = pread(fd, buf + len, want, (off_t)len);
+		else
+			n = read(fd, buf + len, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return negative_errno();
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		if (n == 0 || ((flags & READ_ONE_RECORD) && (size_t)n < want))
+			break;
 	}
 	buf[len] = 0;
 	if (ret_len)
 		*ret_len = len;
 	*ret = TAKE_PTR(buf);
 	return 0;
+}
+
+int read_full_fd(int fd, char **ret, size_t *ret_len)
+{
+	return read_full_fd_flags(fd, 0, ret, ret_len);
 }
 
 int read_full_file(const char *path, char **ret, size_t *ret_len)

@@ -3,12 +3,26 @@
 
 #include <stddef.h>
 
-/* Largest file read_full_file() reads: procfs and cgroup files are far smaller. */
-#define READ_FULL_MAX (4u * 1024u * 1024u)
+/* Largest file these read (-EFBIG beyond): procfs and cgroup files are far smaller, a
+ * big cgroup's task list aside. */
+#define READ_FULL_MAX (16u * 1024u * 1024u)
+
+enum {
+	/* The file is a seq_file shown by a single ->show() (cgroup value and stat files,
+	 * /proc/meminfo, /proc/<pid>/stat): a read shorter than asked has it all, which saves
+	 * the read that would return 0. Lists (tasks, mountinfo, cpuinfo) are shown a record
+	 * at a time, and there a short read only means the kernel's buffer was full. */
+	READ_ONE_RECORD = 1 << 0,
+	/* From offset 0 with pread(2), whatever the fd's offset: for fds read again and
+	 * again. */
+	READ_FROM_START = 1 << 1,
+};
 
 /* Reads a whole (proc, sys, cgroup) file into a NUL-terminated buffer. */
 int read_full_file(const char *path, char **ret, size_t *ret_len);
 int read_full_fd(int fd, char **ret, size_t *ret_len);
+/* The same with READ_* flags. */
+int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len);
 
 /* Writes s to path (O_WRONLY|O_CLOEXEC, no O_CREAT) in one write(). */
 int write_string_file(const char *path, const char *s);
