@@ -29,6 +29,9 @@ struct pb_file {
 	char *path; /* below the mount root, e.g. "proc/sys/net/ipv4/ip_forward" */
 	int flags;
 	struct container *container; /* a reference, taken at open */
+	/* The container whose quota the open file and its snapshot are charged to (a
+	 * reference): the opener, also for a file opened without container. */
+	struct container *charged;
 
 	pthread_mutex_t lock; /* snapshot, fd */
 	char *snap;	      /* the content, as of the last read at offset 0 */

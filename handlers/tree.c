@@ -318,10 +318,18 @@ int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_
 	if ((flags & O_ACCMODE) != O_RDONLY && !h->write)
 		return -EACCES;
 
+	if (!c->container)
+		return -ESRCH;
+	r = container_quota_charge(c->container, CONTAINER_QUOTA_FILES, 1);
+	if (r < 0)
+		return r;
 	f = pb_file_new(h, path, flags);
-	if (!f)
+	if (!f) {
+		container_quota_uncharge(c->container, CONTAINER_QUOTA_FILES, 1);
 		return -ENOMEM;
-	f->container = c->container ? container_ref(c->container) : NULL;
+	}
+	f->container = container_ref(c->container);
+	f->charged = container_ref(c->container);
 	if (h->open) {
 		r = h->open(c, f);
 		if (r < 0) {
@@ -334,7 +342,8 @@ int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_
 	return 0;
 }
 
-int tree_open_fast(pid_t pid, const char *path, int flags, struct pb_file **ret)
+int tree_open_fast(pid_t pid, struct container *charge, const char *path, int flags,
+		   struct pb_file **ret)
 {
 	const struct handler *h;
 	struct tnode *n;
@@ -346,9 +355,15 @@ int tree_open_fast(pid_t pid, const char *path, int flags, struct pb_file **ret)
 	resolve(path, &n, &h);
 	if (!h || !h->open_fast || !(h->subtree || (n && n->h == h)))
 		return -EAGAIN;
+	r = container_quota_charge(charge, CONTAINER_QUOTA_FILES, 1);
+	if (r < 0)
+		return r;
 	f = pb_file_new(h, path, flags);
-	if (!f)
+	if (!f) {
+		container_quota_uncharge(charge, CONTAINER_QUOTA_FILES, 1);
 		return -EAGAIN;
+	}
+	f->charged = container_ref(charge);
 	r = h->open_fast(pid, f);
 	if (r < 0) {
 		f->h = NULL;
@@ -379,6 +394,16 @@ int tree_read(const struct pb_caller *c, struct pb_file *f, char *buf, size_t si
 		size_t len = 0;
 
 		r = f->h->content(c, f, &s, &len);
+		/* The new snapshot replaces the old one: only what it adds is charged. */
+		if (r >= 0 && f->charged && len > f->snap_len) {
+			r = container_quota_charge(f->charged, CONTAINER_QUOTA_SNAP_BYTES,
+						   len - f->snap_len);
+			if (r < 0)
+				free(s);
+		} else if (r >= 0 && f->charged && len < f->snap_len) {
+			container_quota_uncharge(f->charged, CONTAINER_QUOTA_SNAP_BYTES,
+						 f->snap_len - len);
+		}
 		if (r >= 0) {
 			free(f->snap);
 			f->snap = s;
@@ -420,6 +445,11 @@ void tree_release(struct pb_file *f)
 	free(f->path);
 	if (f->container)
 		container_unref(f->container);
+	if (f->charged) {
+		container_quota_uncharge(f->charged, CONTAINER_QUOTA_SNAP_BYTES, f->snap_len);
+		container_quota_uncharge(f->charged, CONTAINER_QUOTA_FILES, 1);
+		container_unref(f->charged);
+	}
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

@@ -35,11 +35,15 @@ void tree_dir_free(struct tree_dirent *d, size_t n);
 
 int tree_readlink(const struct pb_caller *c, const char *path, char *buf, size_t size);
 
-/* open returns a new pb_file (owning a container reference) or a negative errno. */
+/* open returns a new pb_file (owning a container reference) or a negative errno. The
+ * open file is charged to the caller's container's quota of open files (-EMFILE, -ENFILE
+ * when it has no room), and its snapshots to its quota of snapshot bytes (-ENOMEM). */
 int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_file **ret);
-/* The handler's open_fast(), for a caller not yet identified: 0 and a new pb_file
- * without a container, or -EAGAIN: call tree_open(). */
-int tree_open_fast(pid_t pid, const char *path, int flags, struct pb_file **ret);
+/* The handler's open_fast(), with only the caller's pid: 0 and a new pb_file without a
+ * container (charged to `charge`, the caller's container), -EMFILE/-ENFILE when that has
+ * no room, or -EAGAIN: call tree_open(). */
+int tree_open_fast(pid_t pid, struct container *charge, const char *path, int flags,
+		   struct pb_file **ret);
 int tree_read(const struct pb_caller *c, struct pb_file *f, char *buf, size_t size, off_t off);
 int tree_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 	       off_t off);

@@ -37,6 +37,9 @@ struct options {
 	unsigned max_threads;
 	unsigned max_agent_fds;
 	unsigned max_sysctl_fds;
+	unsigned max_agents_per_container;
+	unsigned max_files_per_container, max_files;
+	unsigned max_snap_mib_per_container, max_snap_mib;
 };
 
 static void help(void)
@@ -58,6 +61,17 @@ static void help(void)
 	       "      --max-agent-fds N    fds an agent keeps open for reuse (default %d)\n"
 	       "      --max-sysctl-fds N   fds of world-readable sysctls kept for reuse, all\n"
 	       "                           containers together; 0 keeps none (default %d)\n"
+	       "      --max-agents-per-container N\n"
+	       "                           agents of one container at most (default %d)\n"
+	       "      --max-files-per-container N\n"
+	       "                           files and folders one container may hold open\n"
+	       "                           here; more get EMFILE (default %u)\n"
+	       "      --max-files N        the same for all containers together; more get\n"
+	       "                           ENFILE (default %u)\n"
+	       "      --max-snapshot-mib-per-container N\n"
+	       "                           MiB of read snapshots kept for one container's\n"
+	       "                           open files; more get ENOMEM (default %u)\n"
+	       "      --max-snapshot-mib N the same for all containers together (default %u)\n"
 	       "      --threads N          FUSE worker threads at most (default 16)\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n"
@@ -70,7 +84,9 @@ static void help(void)
 	       "then docker run --runtime procbox. OCI runtimes: procbox hook (createRuntime).\n",
 	       NSENTER_DEFAULT_TIMEOUT_MS, NSENTER_DEFAULT_MAX_AGENTS,
 	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000, NSENTER_DEFAULT_MAX_AGENT_FDS,
-	       PROCSYS_DEFAULT_MAX_FDS);
+	       PROCSYS_DEFAULT_MAX_FDS, NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
+	       CONTAINER_DEFAULT_MAX_FILES, CONTAINER_DEFAULT_MAX_FILES_TOTAL,
+	       CONTAINER_DEFAULT_MAX_SNAP_MIB, CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL);
 }
 
 static int parse_uint(const char *s, const char *what, long min, long max, long *ret)
@@ -92,7 +108,18 @@ static int parse_uint(const char *s, const char *what, long min, long max, long 
 /* 1: run; 0: exit 0 (help, version); <0: exit 2 */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MAX_AGENTS = 0x100, OPT_AGENT_IDLE, OPT_THREADS, OPT_AGENT_FDS, OPT_SYSCTL_FDS };
+	enum {
+		OPT_MAX_AGENTS = 0x100,
+		OPT_AGENT_IDLE,
+		OPT_THREADS,
+		OPT_AGENT_FDS,
+		OPT_SYSCTL_FDS,
+		OPT_AGENTS_PER_CT,
+		OPT_FILES_PER_CT,
+		OPT_FILES,
+		OPT_SNAP_PER_CT,
+		OPT_SNAP,
+	};
 	static const struct option longopts[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"debug", no_argument, NULL, 'd'},
@@ -102,6 +129,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"max-agent-fds", required_argument, NULL, OPT_AGENT_FDS},
 	    {"max-sysctl-fds", required_argument, NULL, OPT_SYSCTL_FDS},
+	    {"max-agents-per-container", required_argument, NULL, OPT_AGENTS_PER_CT},
+	    {"max-files-per-container", required_argument, NULL, OPT_FILES_PER_CT},
+	    {"max-files", required_argument, NULL, OPT_FILES},
+	    {"max-snapshot-mib-per-container", required_argument, NULL, OPT_SNAP_PER_CT},
+	    {"max-snapshot-mib", required_argument, NULL, OPT_SNAP},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {},
@@ -117,6 +149,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    .max_threads = 16,
 	    .max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS,
 	    .max_sysctl_fds = PROCSYS_DEFAULT_MAX_FDS,
+	    .max_agents_per_container = NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
+	    .max_files_per_container = CONTAINER_DEFAULT_MAX_FILES,
+	    .max_files = CONTAINER_DEFAULT_MAX_FILES_TOTAL,
+	    .max_snap_mib_per_container = CONTAINER_DEFAULT_MAX_SNAP_MIB,
+	    .max_snap_mib = CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
 	};
 	while ((c = getopt_long(argc, argv, "fdt:hV", longopts, NULL)) >= 0) {
 		switch (c) {
@@ -155,6 +192,25 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_uint(optarg, "sysctl fd limit", 0, 1000000, &v) < 0)
 				return -EINVAL;
 			o->max_sysctl_fds = (unsigned)v;
+			break;
+		case OPT_AGENTS_PER_CT:
+			if (parse_uint(optarg, "agent limit", 1, 1000000, &v) < 0)
+				return -EINVAL;
+			o->max_agents_per_container = (unsigned)v;
+			break;
+		case OPT_FILES_PER_CT:
+		case OPT_FILES:
+			if (parse_uint(optarg, "open file limit", 1, 10000000, &v) < 0)
+				return -EINVAL;
+			*(c == OPT_FILES ? &o->max_files : &o->max_files_per_container) =
+			    (unsigned)v;
+			break;
+		case OPT_SNAP_PER_CT:
+		case OPT_SNAP:
+			if (parse_uint(optarg, "snapshot limit", 1, 1024 * 1024, &v) < 0)
+				return -EINVAL;
+			*(c == OPT_SNAP ? &o->max_snap_mib : &o->max_snap_mib_per_container) =
+			    (unsigned)v;
 			break;
 		case 'h':
 			help();
@@ -209,13 +265,14 @@ static bool is_mountpoint(const char *path)
 }
 
 /* Each failure the user can fix gets one clear line. */
-/* Kept fds (--max-sysctl-fds, --max-agent-fds) and a socket per agent outgrow the usual
- * soft limit of 1,024; nothing here uses select(2), so take what the hard limit allows,
- * and say so when even that is short of what the limits given may keep open. */
+/* Kept fds (--max-sysctl-fds, --max-agent-fds), a socket per agent and an fd per open
+ * file (--max-files) outgrow the usual soft limit of 1,024; nothing here uses select(2),
+ * so take what the hard limit allows, and say so when even that is short of what the
+ * limits given may keep open. */
 static void raise_fd_limit(const struct options *o)
 {
-	uint64_t need =
-	    (uint64_t)o->max_sysctl_fds + (uint64_t)o->max_agents * (o->max_agent_fds + 2) + 256;
+	uint64_t need = (uint64_t)o->max_sysctl_fds +
+			(uint64_t)o->max_agents * (o->max_agent_fds + 2) + o->max_files + 256;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -228,7 +285,9 @@ static void raise_fd_limit(const struct options *o)
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warn(0,
 			 "The limit of open files (%llu) is below the %" PRIu64
-			 " that --max-agents, --max-agent-fds and --max-sysctl-fds may keep open; "
+			 " that --max-agents, --max-agent-fds, --max-sysctl-fds and --max-files "
+			 "may keep "
+			 "open; "
 			 "requests fail with EMFILE when it is reached",
 			 (unsigned long long)rl.rlim_cur, need);
 }
@@ -334,6 +393,10 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	raise_fd_limit(&o);
 	procsys_set_max_fds(o.max_sysctl_fds);
+	container_quota_set_limits(CONTAINER_QUOTA_FILES, o.max_files_per_container, o.max_files);
+	container_quota_set_limits(CONTAINER_QUOTA_SNAP_BYTES,
+				   (uint64_t)o.max_snap_mib_per_container << 20,
+				   (uint64_t)o.max_snap_mib << 20);
 
 	r = tree_init();
 	if (r < 0) {
@@ -365,6 +428,7 @@ int main(int argc, char **argv)
 	ncfg = (struct nsenter_service_config){
 	    .timeout_ms = o.timeout_ms,
 	    .max_agents = o.max_agents,
+	    .max_agents_per_container = o.max_agents_per_container,
 	    .agent_idle_ms = o.agent_idle_s * 1000,
 	    .max_agent_fds = o.max_agent_fds,
 	    .exec_children = true,

@@ -40,6 +40,7 @@ struct container {
 	pthread_mutex_t lock;
 	struct kv *values;
 	unsigned n_values;
+	_Atomic uint64_t quota_used[_CONTAINER_QUOTA_MAX];
 	void *slot[_CONTAINER_SLOT_MAX];
 	void (*slot_free[_CONTAINER_SLOT_MAX])(void *);
 };
@@ -433,6 +434,51 @@ unsigned container_value_count(struct container *c)
 	n = c->n_values;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+static struct {
+	uint64_t per_container, total;
+	_Atomic uint64_t used;
+} quotas[_CONTAINER_QUOTA_MAX] = {
+    [CONTAINER_QUOTA_FILES] = {CONTAINER_DEFAULT_MAX_FILES, CONTAINER_DEFAULT_MAX_FILES_TOTAL},
+    [CONTAINER_QUOTA_SNAP_BYTES] = {CONTAINER_DEFAULT_MAX_SNAP_MIB << 20,
+				    (uint64_t)CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL << 20},
+};
+
+void container_quota_set_limits(enum container_quota q, uint64_t per_container, uint64_t total)
+{
+	quotas[q].per_container = per_container;
+	quotas[q].total = total;
+}
+
+int container_quota_charge(struct container *c, enum container_quota q, uint64_t n)
+{
+	uint64_t mine, all;
+
+	/* Take first, then check: two charges at once never both slip under a limit. */
+	mine = atomic_fetch_add(&c->quota_used[q], n) + n;
+	if (quotas[q].per_container && mine > quotas[q].per_container) {
+		atomic_fetch_sub(&c->quota_used[q], n);
+		return q == CONTAINER_QUOTA_FILES ? -EMFILE : -ENOMEM;
+	}
+	all = atomic_fetch_add(&quotas[q].used, n) + n;
+	if (quotas[q].total && all > quotas[q].total) {
+		atomic_fetch_sub(&quotas[q].used, n);
+		atomic_fetch_sub(&c->quota_used[q], n);
+		return q == CONTAINER_QUOTA_FILES ? -ENFILE : -ENOMEM;
+	}
+	return 0;
+}
+
+void container_quota_uncharge(struct container *c, enum container_quota q, uint64_t n)
+{
+	atomic_fetch_sub(&c->quota_used[q], n);
+	atomic_fetch_sub(&quotas[q].used, n);
+}
+
+uint64_t container_quota_used(const struct container *c, enum container_quota q)
+{
+	return atomic_load(c ? &c->quota_used[q] : &quotas[q].used);
 }
 
 void *container_slot_get(struct container *c, enum container_slot s)

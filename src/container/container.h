@@ -81,6 +81,32 @@ int container_value_set(struct container *c, const char *key, const char *value)
 unsigned container_value_count(struct container *c);
 
 /*
+ * Quotas: what the daemon holds for a container's open files, counted per container and
+ * for all containers together, so that one container that opens files in a loop runs
+ * into its own limit and never into the daemon's (EMFILE, out of memory) for everyone.
+ * A charge either fits both limits and is taken, or is refused and nothing is taken:
+ * files get EMFILE over the container's limit and ENFILE over the total (as the kernel
+ * names a process's and the system's file table), snapshot bytes ENOMEM.
+ */
+enum container_quota {
+	CONTAINER_QUOTA_FILES,	    /* open files of the mount */
+	CONTAINER_QUOTA_SNAP_BYTES, /* bytes of read snapshots kept for open files */
+	_CONTAINER_QUOTA_MAX,
+};
+#define CONTAINER_DEFAULT_MAX_FILES 1024u
+#define CONTAINER_DEFAULT_MAX_FILES_TOTAL 65536u
+#define CONTAINER_DEFAULT_MAX_SNAP_MIB 16u
+#define CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL 256u
+
+/* Limits for every container and for all of them; 0 means no limit. Set at start-up. */
+void container_quota_set_limits(enum container_quota q, uint64_t per_container, uint64_t total);
+/* 0, or -EMFILE/-ENFILE (files) or -ENOMEM (bytes), with nothing charged. */
+int container_quota_charge(struct container *c, enum container_quota q, uint64_t n);
+void container_quota_uncharge(struct container *c, enum container_quota q, uint64_t n);
+/* What c holds now; with c NULL, all containers together. */
+uint64_t container_quota_used(const struct container *c, enum container_quota q);
+
+/*
  * Opaque per-container slots for handlers that keep computed state (a load average, a
  * cgroup view). free_fn runs when the container is released.
  */

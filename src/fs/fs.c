@@ -18,7 +18,20 @@
 struct dir_handle {
 	struct tree_dirent *e;
 	size_t n;
+	struct container *charged; /* an open folder counts as an open file */
 };
+
+static void dir_handle_free(struct dir_handle *d)
+{
+	if (!d)
+		return;
+	tree_dir_free(d->e, d->n);
+	if (d->charged) {
+		container_quota_uncharge(d->charged, CONTAINER_QUOTA_FILES, 1);
+		container_unref(d->charged);
+	}
+	free(d);
+}
 
 static struct procbox_fs *fs_of(fuse_req_t req)
 {
@@ -204,22 +217,24 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return reply_err(req, -ENOMEM);
 	r = caller_get(req, &c);
 	if (r >= 0) {
+		r = container_quota_charge(c.container, CONTAINER_QUOTA_FILES, 1);
+		if (r >= 0)
+			d->charged = container_ref(c.container);
+	}
+	if (r >= 0)
 		/* The listing is taken once, at opendir: a reader that reads in pieces sees
 		 * one consistent folder. */
 		r = tree_readdir(&c, path, &d->e, &d->n);
-		caller_put(&c);
-	}
+	caller_put(&c);
 	if (r < 0) {
-		free(d);
+		dir_handle_free(d);
 		return reply_err(req, r);
 	}
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 0;
 	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		tree_dir_free(d->e, d->n);
-		free(d);
-	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		dir_handle_free(d);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -259,12 +274,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
-
-	if (d) {
-		tree_dir_free(d->e, d->n);
-		free(d);
-	}
+	dir_handle_free((struct dir_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -279,17 +289,19 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (!path)
 		return reply_err(req, -ENOENT);
+	/* Every open is charged to its container (found with a look at the caller's user
+	 * namespace), the fast ones too: one container opening files in a loop then runs
+	 * out of its own quota, never of the daemon's fds. */
+	r = caller_get(req, &c);
+	if (r < 0)
+		return reply_err(req, r);
 	/* Most opens of a container's sysctls need no more than the caller's pid. */
-	if (fuse_req_ctx(req)->pid <= 0 ||
-	    tree_open_fast(fuse_req_ctx(req)->pid, path, fi->flags, &f) < 0) {
-		r = caller_get(req, &c);
-		if (r < 0)
-			return reply_err(req, r);
+	r = tree_open_fast(c.pid, c.container, path, fi->flags, &f);
+	if (r == -EAGAIN)
 		r = tree_open(&c, path, fi->flags, &f);
-		caller_put(&c);
-		if (r < 0)
-			return reply_err(req, r);
-	}
+	caller_put(&c);
+	if (r < 0)
+		return reply_err(req, r);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;

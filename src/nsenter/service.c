@@ -394,14 +394,34 @@ static void agent_put(struct nsenter_service *s, struct agent *a, bool kill)
 		agent_destroy(s, a);
 }
 
-/* Under s->lock: the least recently used idle agent, to make room. */
-static struct agent *agent_pick_victim_locked(struct nsenter_service *s)
+/* Under s->lock: how many live agents carry tag. */
+static unsigned agents_of_locked(const struct nsenter_service *s, uint64_t tag)
 {
+	unsigned n = 0;
+
+	for (const struct agent *a = s->agents; a; a = a->next)
+		n += a->key.tag == tag;
+	return n;
+}
+
+/*
+ * Under s->lock: the least recently used idle agent that may make room for one more of
+ * tag's. A container at its own limit only ever gives up one of its own; at the global
+ * limit, one of its own or of a container that holds more agents than it will: no
+ * container pushes out another's agents below its own share.
+ */
+static struct agent *agent_pick_victim_locked(struct nsenter_service *s, uint64_t tag,
+					      bool own_only)
+{
+	unsigned mine = agents_of_locked(s, tag);
 	struct agent *victim = NULL;
 
-	for (struct agent *a = s->agents; a; a = a->next)
-		if (a->refs == 0 && (!victim || a->last_used_ms < victim->last_used_ms))
+	for (struct agent *a = s->agents; a; a = a->next) {
+		if (a->refs != 0 || (victim && a->last_used_ms >= victim->last_used_ms))
+			continue;
+		if (a->key.tag == tag || (!own_only && agents_of_locked(s, a->key.tag) > mine + 1))
 			victim = a;
+	}
 	return victim;
 }
 
@@ -411,6 +431,7 @@ static int agent_start(struct nsenter_service *s, const struct agent_key *key,
 	struct nsenter_child_params p = *params;
 	_cleanup_close_ int child_sock = -EBADF;
 	struct agent *a, *victim = NULL;
+	bool keep = false;
 	int sv[2], r;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -438,14 +459,27 @@ static int agent_start(struct nsenter_service *s, const struct agent_key *key,
 	}
 
 	pthread_mutex_lock(&s->lock);
-	if (s->stats.agents >= s->cfg.max_agents) {
-		victim = agent_pick_victim_locked(s);
-		if (victim && !agent_unlink_locked(s, victim))
+	if (s->cfg.max_agents_per_container &&
+	    agents_of_locked(s, key->tag) >= s->cfg.max_agents_per_container)
+		victim = agent_pick_victim_locked(s, key->tag, true);
+	else if (s->stats.agents >= s->cfg.max_agents)
+		victim = agent_pick_victim_locked(s, key->tag, false);
+	else
+		keep = true;
+	if (victim) {
+		keep = true;
+		if (!agent_unlink_locked(s, victim))
 			victim = NULL;
 	}
-	a->next = s->agents;
-	s->agents = a;
-	s->stats.agents++;
+	if (keep) {
+		a->next = s->agents;
+		s->agents = a;
+		s->stats.agents++;
+	} else {
+		/* No room that is this container's to take: the agent serves this request
+		 * and goes, like a child without agents. */
+		a->dead = true;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (victim)
 		agent_destroy(s, victim);

@@ -19,8 +19,10 @@
  */
 
 struct nsenter_service_config {
-	int timeout_ms;		/* per request; default 2000 */
-	unsigned max_agents;	/* live agents at most; 0 disables agents */
+	int timeout_ms;	     /* per request; default 2000 */
+	unsigned max_agents; /* live agents at most; 0 disables agents */
+	/* live agents of one container (one tag) at most; 0: no limit but max_agents */
+	unsigned max_agents_per_container;
 	int agent_idle_ms;	/* an agent unused this long is stopped; default 30000 */
 	unsigned max_agent_fds; /* fds cached per agent; default 64 */
 	/* Children exec the daemon's binary (procbox --nsenter-child) right after the fork
@@ -30,6 +32,7 @@ struct nsenter_service_config {
 
 #define NSENTER_DEFAULT_TIMEOUT_MS 2000
 #define NSENTER_DEFAULT_MAX_AGENTS 1024
+#define NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER 64
 #define NSENTER_DEFAULT_AGENT_IDLE_MS 30000
 #define NSENTER_DEFAULT_MAX_AGENT_FDS 64
 
