@@ -19,8 +19,7 @@
 
 enum emul_kind {
 	EMUL_HOST_RO,	  /* the host's value; nobody writes it */
-	EMUL_VALUE,	  /* per container */
-	EMUL_RAISE,	  /* per container; the kernel's value is raised to it, never lowered */
+	EMUL_VALUE,	  /* per container; the kernel's value is never changed */
 	EMUL_PING_RANGE,  /* per container; applied to its netns within its gid map */
 	EMUL_RANDOM_UUID, /* a fresh v4 UUID on every read */
 };
@@ -63,36 +62,33 @@ static const struct emul_spec specs[] = {
     {"proc/sys/kernel/sysrq", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 511), "1\n"},
     {"proc/sys/kernel/pid_max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(301, 4194304), NULL},
     {"proc/sys/kernel/yama/ptrace_scope", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 3), "1\n"},
-    {"proc/sys/fs/file-max", 0644, EMUL_RAISE, SCOPE_HOST, INT_ONE(0, INT64_MAX), NULL},
-    {"proc/sys/fs/nr_open", 0644, EMUL_RAISE, SCOPE_HOST, INT_ONE(64, 2147483584), NULL},
+    {"proc/sys/fs/file-max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, INT64_MAX), NULL},
+    {"proc/sys/fs/nr_open", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(64, 2147483584), NULL},
     {"proc/sys/fs/protected_hardlinks", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
     {"proc/sys/fs/protected_symlinks", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
     {"proc/sys/vm/overcommit_memory", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 2), NULL},
     {"proc/sys/vm/mmap_min_addr", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, UINT64_MAX), NULL},
-    {"proc/sys/net/core/somaxconn", 0644, EMUL_RAISE, SCOPE_NETNS, INT_ONE(0, INT32_MAX), NULL},
-    {"proc/sys/net/unix/max_dgram_qlen", 0644, EMUL_RAISE, SCOPE_NETNS, INT_ONE(0, INT32_MAX),
+    {"proc/sys/net/core/somaxconn", 0644, EMUL_VALUE, SCOPE_NETNS, INT_ONE(0, INT32_MAX), NULL},
+    {"proc/sys/net/unix/max_dgram_qlen", 0644, EMUL_VALUE, SCOPE_NETNS, INT_ONE(0, INT32_MAX),
      NULL},
     /* Global: a netns other than the host's shows it read-only. */
-    {"proc/sys/net/netfilter/nf_conntrack_max", 0644, EMUL_RAISE, SCOPE_HOST, INT_ONE(0, INT32_MAX),
+    {"proc/sys/net/netfilter/nf_conntrack_max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, INT32_MAX),
      NULL},
-    {"proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644, EMUL_RAISE, SCOPE_NETNS,
+    {"proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644, EMUL_VALUE, SCOPE_NETNS,
      INT_ONE(0, INT32_MAX / 1000), NULL},
-    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644, EMUL_RAISE, SCOPE_NETNS,
+    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644, EMUL_VALUE, SCOPE_NETNS,
      INT_ONE(0, INT32_MAX / 1000), NULL},
-    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644, EMUL_RAISE, SCOPE_NETNS,
+    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644, EMUL_VALUE, SCOPE_NETNS,
      INT_ONE(0, INT32_MAX / 1000), NULL},
     {"proc/sys/net/ipv4/ping_group_range", 0644, EMUL_PING_RANGE, SCOPE_NETNS,
      SYSCTL_FORMAT_INT(2, 2, 0, INT32_MAX), NULL},
     /* The kernel's allocation limit: UINT_MAX / sizeof(struct hlist_nulls_head). */
-    {"sys/module/nf_conntrack/parameters/hashsize", 0600, EMUL_RAISE, SCOPE_HOST,
+    {"sys/module/nf_conntrack/parameters/hashsize", 0600, EMUL_VALUE, SCOPE_HOST,
      INT_ONE(1, UINT32_MAX / 8), NULL},
 };
 
 /* Serialises "seed unless set" and read-modify-write of a container's values. */
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Serialises compare-and-raise of kernel values, so that two containers raising at once
- * leave the larger of their values. */
-static pthread_mutex_t raise_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct emul_spec *spec_of(const char *path)
 {
@@ -104,7 +100,7 @@ static const struct emul_spec *spec_of(const char *path)
 
 static bool is_per_container(const struct emul_spec *s)
 {
-	return s->kind == EMUL_VALUE || s->kind == EMUL_RAISE || s->kind == EMUL_PING_RANGE;
+	return s->kind == EMUL_VALUE || s->kind == EMUL_PING_RANGE;
 }
 
 static bool caller_in_host_netns(const struct pb_caller *c)
@@ -211,32 +207,6 @@ static int kernel_write(const struct pb_caller *c, const struct emul_spec *s, co
 		req = NULL;
 	}
 	return netns_request(c, req, NULL);
-}
-
-/* The kernel's value as the daemon sees it, for comparing: never in a user namespace. */
-static int kernel_read_privileged(const struct pb_caller *c, const struct emul_spec *s,
-				  struct sysctl_value *ret)
-{
-	_cleanup_message_ struct nsenter_message *resp = NULL;
-	char kpath[PATH_MAX], text[SYSCTL_VALUE_TEXT_MAX];
-	struct nsenter_message *req;
-	int r;
-
-	snprintf(kpath, sizeof(kpath), "/%s", s->path);
-	if (served_here(c, s)) {
-		r = kernel_read(c, s, text, sizeof(text));
-		if (r < 0)
-			return r;
-		return sysctl_value_parse(&sysctl_format_any, text, strlen(text), ret);
-	}
-	req = new_request(NSENTER_MSG_READ_REQ, kpath);
-	if (req)
-		req->length = SYSCTL_VALUE_TEXT_MAX;
-	r = netns_request(c, req, &resp);
-	if (r < 0)
-		return r;
-	return sysctl_value_parse(&sysctl_format_any, (const char *)resp->data, resp->data_len,
-				  ret);
 }
 
 /* The container's value: what it last wrote, or the kernel's value when it first read. */
@@ -361,25 +331,6 @@ int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, s
 	return 0;
 }
 
-/* Raises the kernel's value to v when v is above it; never lowers it. */
-static int raise_kernel(const struct pb_caller *c, const struct emul_spec *s,
-			const struct sysctl_value *v)
-{
-	char text[SYSCTL_VALUE_TEXT_MAX];
-	struct sysctl_value cur;
-	int r;
-
-	pthread_mutex_lock(&raise_lock);
-	r = kernel_read_privileged(c, s, &cur);
-	if (r >= 0 && sysctl_int_compare(&v->field[0], &cur.field[0]) > 0) {
-		r = sysctl_value_format(v, text, sizeof(text));
-		if (r >= 0)
-			r = kernel_write(c, s, text);
-	}
-	pthread_mutex_unlock(&raise_lock);
-	return r;
-}
-
 /*
  * Applies a written ping_group_range to the caller's own netns, narrowed to the gids its
  * user namespace maps: the kernel refuses a range naming unmapped gids (Docker writes
@@ -443,12 +394,17 @@ int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf
 		sysctl_value_merge(&base, &v);
 		v = base;
 	}
-	if (s->kind == EMUL_RAISE)
-		r = raise_kernel(c, s, &v);
-	else if (s->kind == EMUL_PING_RANGE)
+	/*
+	 * Limits the kernel keeps for the whole machine (file-max, nr_open, nf_conntrack_max,
+	 * hashsize, which makes the kernel allocate its table) stay the container's own: the
+	 * daemon writes nothing into the kernel for a container, and a container never
+	 * raises what every other container and the host live with.
+	 */
+	if (s->kind == EMUL_PING_RANGE) {
 		r = apply_ping_range(c, s, &v);
-	if (r < 0)
-		return r;
+		if (r < 0)
+			return r;
+	}
 
 	r = sysctl_value_format(&v, text, sizeof(text));
 	if (r < 0)
