@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "handlers/emulated.h"
@@ -133,23 +135,103 @@ static bool is_uuid(const char *s)
 	return s[UUID_LEN] == 0 || s[UUID_LEN] == '\n';
 }
 
-int sysfs_container_uuid(const char *host_uuid, uint64_t salt, char *buf, size_t size)
+/* SipHash-2-4 (Aumasson and Bernstein): a keyed hash whose output tells nothing of the
+ * key, nor of other inputs, to one who does not hold it. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1;                                                                          \
+		v1 = ROTL(v1, 13);                                                                 \
+		v1 ^= v0;                                                                          \
+		v0 = ROTL(v0, 32);                                                                 \
+		v2 += v3;                                                                          \
+		v3 = ROTL(v3, 16);                                                                 \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = ROTL(v3, 21);                                                                 \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = ROTL(v1, 17);                                                                 \
+		v1 ^= v2;                                                                          \
+		v2 = ROTL(v2, 32);                                                                 \
+	} while (0)
+
+static uint64_t le64(const uint8_t *p)
 {
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t siphash24(const uint8_t key[16], const uint8_t *in, size_t len)
+{
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(in + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t k = 0; i + k < len; k++)
+		b |= (uint64_t)in[i + k] << (8 * k);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+int sysfs_container_uuid(const uint8_t key[SYSFS_UUID_KEY_LEN], const void *id, size_t id_len,
+			 char *buf, size_t size)
+{
+	uint8_t in[64], u[16];
+	uint64_t h[2];
 	int n;
 
-	if (!is_uuid(host_uuid))
+	if (id_len + 1 > sizeof(in))
 		return -EINVAL;
-	n = snprintf(buf, size, "%.24s%012" PRIx64 "\n", host_uuid,
-		     salt & UINT64_C(0xffffffffffff));
+	memcpy(in + 1, id, id_len);
+	/* Two halves, each from its own input: 128 bits. */
+	for (int half = 0; half < 2; half++) {
+		in[0] = (uint8_t)half;
+		h[half] = siphash24(key, in, id_len + 1);
+	}
+	for (int i = 0; i < 8; i++) {
+		u[i] = (uint8_t)(h[0] >> (8 * i));
+		u[8 + i] = (uint8_t)(h[1] >> (8 * i));
+	}
+	/* Shaped as a random (version 4, RFC 9562) uuid: that is what it is to anyone
+	 * without the key. */
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	n = snprintf(buf, size,
+		     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n", u[0],
+		     u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		     u[13], u[14], u[15]);
 	return n < 0 || (size_t)n >= size ? -ENOBUFS : n;
 }
 
 static char host_uuid[UUID_LEN + 1];
 static int host_uuid_error;
+static uint8_t uuid_key[SYSFS_UUID_KEY_LEN];
 static pthread_once_t host_uuid_once = PTHREAD_ONCE_INIT;
 
 /* The machine's DMI uuid; a machine without DMI (a VM without SMBIOS, most non-x86 boards)
- * has a machine-id, and any Linux a boot id, in that order of stability. */
+ * has a machine-id, and any Linux a boot id, in that order of stability. Shown to the host
+ * alone. */
 static void host_uuid_load(void)
 {
 	_cleanup_free_ char *dmi = NULL, *mid = NULL, *boot = NULL;
@@ -172,21 +254,69 @@ static void host_uuid_load(void)
 	host_uuid_error = -ENOENT;
 }
 
-/* FNV-1a over the container's identity and its init's start: the same for the container's
- * whole life, across daemon restarts, and different for a later container that reuses the
- * namespace inode. */
-static uint64_t container_salt(const struct container *ct)
+static int random_bytes(uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			return negative_errno();
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The key of containers' uuids: random, made once per boot and kept in /run (a tmpfs,
+ * root's alone), so a container's uuid stays the same across restarts of procbox; a
+ * daemon that cannot keep it uses a key of its own.
+ */
+#define UUID_KEY_DIR "/run/procbox"
+#define UUID_KEY_FILE UUID_KEY_DIR "/uuid-key"
+
+static void uuid_key_load(void)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	uint8_t k[SYSFS_UUID_KEY_LEN];
+
+	if (random_bytes(uuid_key, sizeof(uuid_key)) < 0)
+		abort(); /* getrandom(2) blocks rather than fail once the pool is ready */
+	if (mkdir(UUID_KEY_DIR, 0700) < 0 && errno != EEXIST)
+		return;
+	fd = open(UUID_KEY_FILE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, uuid_key, sizeof(uuid_key)) != (ssize_t)sizeof(uuid_key))
+			(void)unlink(UUID_KEY_FILE);
+		return;
+	}
+	fd = open(UUID_KEY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Only a key root made and nobody else could read is worth keeping. */
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 077) || st.st_size != (off_t)sizeof(k) ||
+	    read(fd, k, sizeof(k)) != (ssize_t)sizeof(k))
+		return;
+	memcpy(uuid_key, k, sizeof(k));
+}
+
+static void uuid_load(void)
+{
+	host_uuid_load();
+	uuid_key_load();
+}
+
+/* What a container's uuid is made of: its identity and its init's start, the same for its
+ * whole life, and different for a later container that reuses the namespace inode. */
+static void container_uuid_id(const struct container *ct, uint64_t ret[3])
 {
 	const struct container_id *id = container_get_id(ct);
-	uint64_t parts[3] = {(uint64_t)id->type, id->ino, container_init_start_ticks(ct)};
-	const unsigned char *p = (const unsigned char *)parts;
-	uint64_t h = 0xcbf29ce484222325ull;
 
-	for (size_t i = 0; i < sizeof(parts); i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	ret[0] = (uint64_t)id->type;
+	ret[1] = id->ino;
+	ret[2] = container_init_start_ticks(ct);
 }
 
 static int product_uuid_open(const struct pb_caller *c, struct pb_file *f)
@@ -201,13 +331,17 @@ static int product_uuid_content(const struct pb_caller *c, struct pb_file *f, ch
 	char buf[UUID_LEN + 2];
 	int r;
 
-	pthread_once(&host_uuid_once, host_uuid_load);
-	if (host_uuid_error < 0)
-		return host_uuid_error;
-	if (is_host(c))
+	uint64_t id[3];
+
+	pthread_once(&host_uuid_once, uuid_load);
+	if (is_host(c)) {
+		if (host_uuid_error < 0)
+			return host_uuid_error;
 		r = snprintf(buf, sizeof(buf), "%s\n", host_uuid);
-	else
-		r = sysfs_container_uuid(host_uuid, container_salt(c->container), buf, sizeof(buf));
+	} else {
+		container_uuid_id(c->container, id);
+		r = sysfs_container_uuid(uuid_key, id, sizeof(id), buf, sizeof(buf));
+	}
 	if (r < 0)
 		return r;
 	*ret = strdup(buf);

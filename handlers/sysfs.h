@@ -14,13 +14,18 @@
  * - sys/module/nf_conntrack/parameters/hashsize: emulated per container (emulated.h);
  * - sys/devices/virtual/net and below: the caller's network namespace, through a fresh sysfs the
  *   nsenter child mounts in it (sysfs shows the netns current at mount time);
- * - sys/devices/virtual/dmi/id/product_uuid: the host's uuid with a per-container suffix.
+ * - sys/devices/virtual/dmi/id/product_uuid: a uuid per container, a keyed hash of its
+ *   identity that shows nothing of the host's.
  */
 extern const struct handler sysfs_handlers[];
 extern const size_t n_sysfs_handlers;
 
+#define SYSFS_UUID_KEY_LEN 16
 /*
- * A container's product_uuid: host_uuid (36 characters, 8-4-4-4-12) with its last 12 hex
- * digits replaced by 48 bits of salt. -EINVAL if host_uuid is not a uuid.
+ * A container's product_uuid: 128 bits of SipHash-2-4 under key of the container's
+ * identity (id, at most 63 bytes), as a version 4 uuid and a newline. The host's uuid is
+ * no input: nothing of it can be learnt from a container's. Returns the length written,
+ * -EINVAL (id too long) or -ENOBUFS.
  */
-int sysfs_container_uuid(const char *host_uuid, uint64_t salt, char *buf, size_t size);
+int sysfs_container_uuid(const uint8_t key[SYSFS_UUID_KEY_LEN], const void *id, size_t id_len,
+			 char *buf, size_t size);

@@ -194,19 +194,30 @@ Test(uptime, format)
 
 Test(sysfs, container_uuid)
 {
-	char buf[64];
+	uint8_t key[SYSFS_UUID_KEY_LEN], other[SYSFS_UUID_KEY_LEN], id[14], big[64] = {0};
+	char buf[64], again[64], diff[64];
 
-	cr_expect_eq(sysfs_container_uuid("4c4c4544-0037-3010-8052-b4c04f4d4e32", 0xabcdef, buf,
-					  sizeof(buf)),
-		     37);
-	cr_expect_str_eq(buf, "4c4c4544-0037-3010-8052-000000abcdef\n");
-	sysfs_container_uuid("4c4c4544-0037-3010-8052-b4c04f4d4e32\n", UINT64_MAX, buf,
-			     sizeof(buf));
-	cr_expect_str_eq(buf, "4c4c4544-0037-3010-8052-ffffffffffff\n");
-	cr_expect_eq(sysfs_container_uuid("not-a-uuid", 1, buf, sizeof(buf)), -EINVAL);
-	cr_expect_eq(
-	    sysfs_container_uuid("4c4c4544x0037-3010-8052-b4c04f4d4e32", 1, buf, sizeof(buf)),
-	    -EINVAL);
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 14; i++)
+		id[i] = (uint8_t)(i + 1);
+	/* The first half hashes 00 01 .. 0e under key 00 .. 0f: SipHash-2-4's published
+	 * vector for 15 bytes, a129ca6149be45e5, little-endian, version nibble set. */
+	cr_expect_eq(sysfs_container_uuid(key, id, sizeof(id), buf, sizeof(buf)), 37);
+	cr_expect_eq(strncmp(buf, "e545be49-61ca-49a1-", 19), 0, "%s", buf);
+	cr_expect(buf[19] == '8' || buf[19] == '9' || buf[19] == 'a' || buf[19] == 'b', "%s", buf);
+	sysfs_container_uuid(key, id, sizeof(id), again, sizeof(again));
+	cr_expect_str_eq(buf, again, "not stable");
+	id[0] ^= 1;
+	sysfs_container_uuid(key, id, sizeof(id), diff, sizeof(diff));
+	cr_expect_str_neq(buf, diff, "two ids share a uuid");
+	id[0] ^= 1;
+	memcpy(other, key, sizeof(key));
+	other[15] ^= 0x80;
+	sysfs_container_uuid(other, id, sizeof(id), diff, sizeof(diff));
+	cr_expect_str_neq(buf, diff, "the key changes nothing");
+	cr_expect_eq(sysfs_container_uuid(key, big, sizeof(big), buf, sizeof(buf)), -EINVAL);
+	cr_expect_eq(sysfs_container_uuid(key, id, sizeof(id), buf, 20), -ENOBUFS);
 }
 
 /* Any bytes: parse never reads past len, and what it accepts formats to text that parses
