@@ -335,24 +335,23 @@ int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, s
  * Applies a written ping_group_range to the caller's own netns, narrowed to the gids its
  * user namespace maps: the kernel refuses a range naming unmapped gids (Docker writes
  * "0 2147483647" into every container), and a range beyond them would let no one more
- * ping. Written as host gids by the daemon, which also lets "nobody" ("1 0") be set where
- * the container maps a single gid. A container sharing the host's netns keeps its value to
+ * ping. Narrowed further to one extent of its gid map (container_gid_clamp()): a range
+ * from one extent to another would take in the host gids between them, other containers'
+ * groups. Written as host gids by the daemon, which also lets "nobody" ("1 0") be set
+ * where the container maps a single gid. A container sharing the host's netns keeps its value to
  * itself: the host's range is not the container's to change.
  */
 static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s,
 			    const struct sysctl_value *v)
 {
 	char text[SYSCTL_VALUE_TEXT_MAX];
-	uint32_t lo, hi, a, b;
+	uint32_t a, b;
 
 	if (caller_in_host_netns(c))
 		return 0;
-	container_gid_range(c->container, &lo, &hi);
-	if (sysctl_ping_range_clamp((uint32_t)v->field[0].abs, (uint32_t)v->field[1].abs, lo, hi,
-				    &a, &b))
-		snprintf(text, sizeof(text), "%u\t%u\n",
-			 (unsigned)container_gid_to_host(c->container, a),
-			 (unsigned)container_gid_to_host(c->container, b));
+	if (container_gid_clamp(c->container, (uint32_t)v->field[0].abs, (uint32_t)v->field[1].abs,
+				&a, &b))
+		snprintf(text, sizeof(text), "%u\t%u\n", (unsigned)a, (unsigned)b);
 	else
 		snprintf(text, sizeof(text), "1\t0\n");
 	return kernel_write(c, s, text);

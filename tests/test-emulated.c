@@ -151,6 +151,7 @@ struct box {
 struct box_opts {
 	bool userns;
 	bool netns;
+	const char *gid_map; /* default ROOT_MAP */
 };
 
 static const struct box_opts variants[] = {
@@ -294,7 +295,7 @@ static void box_start(const struct box_opts *o, struct box *b)
 		snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
 		cr_assert_eq(write_file(path, ROOT_MAP), 0);
 		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
-		cr_assert_eq(write_file(path, ROOT_MAP), 0);
+		cr_assert_eq(write_file(path, o->gid_map ? o->gid_map : ROOT_MAP), 0);
 		cr_assert_eq(xwrite(down[1], "g", 1), 0);
 	}
 	cr_assert_eq(xread(up[0], &c, 1), 0, "the container's init failed to start");
@@ -670,6 +671,28 @@ Test(emulated, host_netns_never_raised)
 }
 
 /* ---- ping_group_range ---- */
+
+/* A gid map in two pieces: the range applied lies in one of them, never from one to the
+ * other, whose host gids between belong to others. */
+Test(emulated, ping_group_range_within_one_extent)
+{
+	static const struct box_opts split = {
+	    .userns = true, .netns = true, .gid_map = "0 100000 10\n10 200000 1000\n"};
+	const char *rel = "proc/sys/net/ipv4/ping_group_range";
+	struct box a;
+
+	start_daemon();
+	box_start(&split, &a);
+	cr_expect_eq(box_write(&a, 0, rel, "0 2147483647"), 0);
+	cr_expect_str_eq(box_read(&a, 0, rel), "0\t2147483647");
+	cr_expect_str_eq(netns_read(&a, rel), "200000\t200999");
+	/* 5..9 in the first piece, 10..15 in the second: the larger part */
+	cr_expect_eq(box_write(&a, 0, rel, "5 15"), 0);
+	cr_expect_str_eq(netns_read(&a, rel), "200000\t200005");
+	cr_expect_eq(box_write(&a, 0, rel, "2 8"), 0);
+	cr_expect_str_eq(netns_read(&a, rel), "100002\t100008");
+	box_stop(&a);
+}
 
 Test(emulated, ping_group_range)
 {
