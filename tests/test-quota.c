@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -407,5 +408,91 @@ Test(quota, host_wide_limits_written_in_a_container_stay_its_own, .fini = restor
 	}
 	cr_expect_gt(tested, 0);
 	hct_stop(&a);
+	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+}
+
+/* ---- one inode per path, shared by every container ---- */
+
+struct locker {
+	int report_fd, release_fd;
+};
+
+/* Takes a flock and a POSIX write lock on kernel/panic; reports {flock errno, fcntl errno,
+ * the F_GETLK type seen}; holds them until released. */
+static int lock_fn(const void *arg, char *out, size_t outsz)
+{
+	const struct locker *l = arg;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int rep[3] = {0, 0, 0}, fd;
+	char c;
+
+	fd = open("/proc/sys/kernel/panic", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rep[0] = flock(fd, LOCK_EX | LOCK_NB) < 0 ? errno : 0;
+	rep[1] = fcntl(fd, F_SETLK, &fl) < 0 ? errno : 0;
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	rep[2] = fcntl(fd, F_GETLK, &fl) < 0 ? -errno : fl.l_type;
+	if (l->report_fd >= 0) {
+		if (write(l->report_fd, rep, sizeof(rep)) != sizeof(rep) ||
+		    read(l->release_fd, &c, 1) != 1)
+			return -EIO;
+	} else {
+		snprintf(out, outsz, "%d %d %d", rep[0], rep[1], rep[2]);
+	}
+	close(fd);
+	return 0;
+}
+
+static void *lock_thread(void *arg)
+{
+	struct hog_run *run = arg;
+	struct locker l = {run->h.report_fd, run->h.release_fd};
+
+	run->result = hct_call(run->c, 0, lock_fn, &l, run->out, sizeof(run->out));
+	return NULL;
+}
+
+Test(quota, locks_never_reach_another_container)
+{
+	struct hog_run run = {0};
+	struct locker mine = {-1, -1};
+	int pipes[2][2], rep[3], r, b_flock, b_fcntl, b_getlk;
+	struct hct a, b;
+	char out[256];
+	pthread_t t;
+
+	start(NULL);
+	ct_start(NULL, NULL, &a);
+	ct_start(NULL, NULL, &b);
+	run.c = &a;
+	cr_assert_eq(pipe(pipes[0]), 0);
+	cr_assert_eq(pipe(pipes[1]), 0);
+	run.h.report_fd = pipes[0][1];
+	run.h.release_fd = pipes[1][0];
+	cr_assert_eq(pthread_create(&t, NULL, lock_thread, &run), 0);
+	cr_assert_eq(read(pipes[0][0], rep, sizeof(rep)), (ssize_t)sizeof(rep));
+	cr_log_info("A: flock %s, F_SETLK %s", strerror(rep[0]), strerror(rep[1]));
+
+	/* While A holds whatever it was granted, B is neither blocked nor shown A's lock. */
+	r = hct_call(&b, 0, lock_fn, &mine, out, sizeof(out));
+	cr_assert_eq(r, 0, "B: %s", strerror(-r));
+	cr_assert_eq(sscanf(out, "%d %d %d", &b_flock, &b_fcntl, &b_getlk), 3);
+	cr_expect_neq(b_flock, EWOULDBLOCK, "A's flock blocks B");
+	cr_expect(b_fcntl != EAGAIN && b_fcntl != EACCES, "A's POSIX lock blocks B");
+	cr_expect_eq(b_getlk, F_UNLCK, "B's F_GETLK shows a lock (type %d)", b_getlk);
+	/* A lock that would work in B but not across is no better: none is granted. */
+	cr_expect_eq(rep[0], ENOLCK, "A was granted a flock");
+	cr_expect_eq(rep[1], ENOLCK, "A was granted a POSIX lock");
+
+	cr_assert_eq(write(pipes[1][1], "x", 1), 1);
+	pthread_join(t, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(pipes[i][0]);
+		close(pipes[i][1]);
+	}
+	cr_expect_eq(run.result, 0);
+	hct_stop(&a);
+	hct_stop(&b);
 	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
 }

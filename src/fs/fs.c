@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "fs/fs.h"
 #include "fs/inode.h"
@@ -366,6 +367,30 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * Locks. One inode serves every container: left to the kernel, a lock one container takes
+ * would block another's, and F_GETLK would name the holder's pid. With these handlers
+ * the kernel asks the daemon instead of keeping its own lock table, and no lock is
+ * granted (ENOLCK, "no locks available"): as on /proc, nothing is shared through them,
+ * and a program that needs one learns it did not get it.
+ */
+static void fs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock)
+{
+	lock->l_type = F_UNLCK;
+	fuse_reply_lock(req, lock);
+}
+
+static void fs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+		     int sleep)
+{
+	fuse_reply_err(req, lock->l_type == F_UNLCK ? 0 : ENOLCK);
+}
+
+static void fs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	fuse_reply_err(req, (op & LOCK_UN) ? 0 : ENOLCK);
+}
+
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	/* One inode serves every container, and the kernel keeps one size for it: with
@@ -375,6 +400,9 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS;
+	/* Set by libfuse because the lock handlers exist; without them the kernel would lock
+	 * locally, across containers. */
+	conn->want |= conn->capable & (FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	/* A write reaches the kernel's file through an agent, in one message: the kernel
 	 * splits larger ones into requests of this size at increasing offsets. */
 	if (conn->max_write > NSENTER_MSG_MAX_DATA)
@@ -396,6 +424,9 @@ static const struct fuse_lowlevel_ops ops = {
     .read = fs_read,
     .write = fs_write,
     .release = fs_release,
+    .getlk = fs_getlk,
+    .setlk = fs_setlk,
+    .flock = fs_flock,
 };
 
 const struct fuse_lowlevel_ops *fs_operations(void)
