@@ -223,6 +223,56 @@ Test(quota, a_container_at_its_open_file_quota_gets_emfile_and_others_are_served
 	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
 }
 
+/* Opens path until refused; returns the count, out gets the errno's name. */
+static int count_opens_fn(const void *arg, char *out, size_t outsz)
+{
+	static int fds[HOG_MAX];
+	int n = 0;
+
+	while (n < HOG_MAX) {
+		int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			snprintf(out, outsz, "%s", strerror(errno));
+			break;
+		}
+		fds[n++] = fd;
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	return n;
+}
+
+Test(quota, the_total_of_open_files_gets_enfile)
+{
+	static const char *const args[] = {"--max-files-per-container", "20", "--max-files", "30",
+					   NULL};
+	struct hog_run run = {0};
+	int pipes[2][2], rep[3], r;
+	struct hct a, b;
+	char out[256];
+	pthread_t t;
+
+	start(args);
+	ct_start(NULL, NULL, &a);
+	ct_start(NULL, NULL, &b);
+	run.c = &a;
+	run.h.path = "/proc/sys/kernel/panic";
+	hog_start(&run, &t, pipes, rep);
+	cr_expect_eq(rep[0], 20);
+	cr_expect_eq(rep[1], EMFILE, "A: %s", strerror(rep[1]));
+	/* A holds 20 of the 30: B gets the other 10, then ENFILE, the total's errno. */
+	r = hct_call(&b, 0, count_opens_fn, "/proc/sys/kernel/panic", out, sizeof(out));
+	cr_expect_eq(r, 10, "B opened %d files", r);
+	cr_expect_str_eq(out, strerror(ENFILE));
+	hog_release(&run, t, pipes);
+	r = hct_call(&b, 0, count_opens_fn, "/proc/sys/kernel/panic", out, sizeof(out));
+	cr_expect_eq(r, 20, "B opened %d files once A let go", r);
+	hct_stop(&a);
+	hct_stop(&b);
+	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+}
+
 Test(quota, a_container_at_its_snapshot_quota_gets_enomem_and_others_are_served)
 {
 	static const char *const args[] = {"--max-snapshot-mib-per-container", "1",
