@@ -603,7 +603,7 @@ Test(stat, bad_host)
 
 Test(diskstats, container_devices)
 {
-	_cleanup_free_ char *host = fixture("host/diskstats"), *text = NULL, *none = NULL;
+	_cleanup_free_ char *host = fixture("host/diskstats"), *text = NULL;
 	struct cgroup_io_dev devs[] = {
 	    {.major = 8, .minor = 0, .rbytes = 1048576, .wbytes = 2097152, .rios = 16, .wios = 32},
 	    {.major = 254, .minor = 0, .wbytes = 4096, .wios = 1},
@@ -612,11 +612,51 @@ Test(diskstats, container_devices)
 	struct cgroup_io io = {.n = ELEMENTSOF(devs), .devs = devs};
 
 	cr_assert_eq(view_diskstats(host, &io, &text), 0);
-	cr_assert_str_eq(text, "   8       0 sda 16 0 2048 0 32 0 4096 0 0 0 0 0 0 0 0 0 0\n"
+	cr_assert_str_eq(text, "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+			       "   8       0 sda 16 0 2048 0 32 0 4096 0 0 0 0 0 0 0 0 0 0\n"
 			       " 254       0 vda 0 0 0 0 1 0 8 0 0 0 0 0 0 0 0 0 0\n");
-	io.n = 0;
-	cr_assert_eq(view_diskstats(host, &io, &none), 0);
-	cr_assert_str_eq(none, "");
+}
+
+/* A kernel that keeps no I/O counters for the cgroup (cgroup v1 blkio before any throttle rule
+ * was set on the disk's queue): the disks are still there, with 0, so that iostat, vmstat -d
+ * and sar -d find them. */
+Test(diskstats, no_counters_still_lists_the_disks)
+{
+	_cleanup_free_ char *host = fixture("host/diskstats"), *text = NULL;
+	struct cgroup_io io = {};
+
+	cr_assert_eq(view_diskstats(host, &io, &text), 0);
+	cr_assert_str_eq(text, "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+			       "   8       0 sda 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+			       " 254       0 vda 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+}
+
+/* Partitions follow their disk, named after it ("p" between when it ends in a digit). */
+Test(diskstats, partitions_are_left_out)
+{
+	static const char host[] = "   8       0 sda 1 0 2 0 3 0 4 0 0 0 0\n"
+				   "   8       1 sda1 1 0 2 0 3 0 4 0 0 0 0\n"
+				   "  65     160 sdaa 1 0 2 0 3 0 4 0 0 0 0\n"
+				   " 259       0 nvme0n1 1 0 2 0 3 0 4 0 0 0 0\n"
+				   " 259       1 nvme0n1p1 1 0 2 0 3 0 4 0 0 0 0\n"
+				   " 259       2 nvme0n10 1 0 2 0 3 0 4 0 0 0 0\n"
+				   "   7       0 loop0 1 0 2 0 3 0 4 0 0 0 0\n"
+				   "   7       1 loop1 1 0 2 0 3 0 4 0 0 0 0\n"
+				   " 179       0 mmcblk0 1 0 2 0 3 0 4 0 0 0 0\n"
+				   " 179       8 mmcblk0boot0 1 0 2 0 3 0 4 0 0 0 0\n";
+	struct cgroup_io_dev devs[] = {{.major = 259, .minor = 2, .rios = 5, .rbytes = 1024}};
+	struct cgroup_io io = {.n = ELEMENTSOF(devs), .devs = devs};
+	_cleanup_free_ char *text = NULL;
+
+	cr_assert_eq(view_diskstats(host, &io, &text), 0);
+	cr_assert_str_eq(text, "   8       0 sda 0 0 0 0 0 0 0 0 0 0 0\n"
+			       "  65     160 sdaa 0 0 0 0 0 0 0 0 0 0 0\n"
+			       " 259       0 nvme0n1 0 0 0 0 0 0 0 0 0 0 0\n"
+			       " 259       2 nvme0n10 5 0 2 0 0 0 0 0 0 0 0\n"
+			       "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0\n"
+			       "   7       1 loop1 0 0 0 0 0 0 0 0 0 0 0\n"
+			       " 179       0 mmcblk0 0 0 0 0 0 0 0 0 0 0 0\n"
+			       " 179       8 mmcblk0boot0 0 0 0 0 0 0 0 0 0 0 0\n");
 }
 
 /* ---- loadavg ---- */

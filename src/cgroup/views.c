@@ -666,9 +666,25 @@ int view_stat(const char *host_stat, const struct cpulist *cpus,
 
 /* ---- diskstats ---- */
 
+/* Whether name is a partition of the disk named disk: the kernel names partitions after their
+ * disk, with a "p" between when the disk's name ends in a digit (sda1, nvme0n1p1, loop0p1),
+ * and lists them right after their disk. */
+static bool is_partition_of(const char *name, const char *disk)
+{
+	size_t n = strlen(disk);
+
+	if (n == 0 || strncmp(name, disk, n) != 0)
+		return false;
+	name += n;
+	if (isdigit((unsigned char)disk[n - 1]) && *name++ != 'p')
+		return false;
+	return *name && strspn(name, "0123456789") == strlen(name);
+}
+
 int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char **ret)
 {
 	const char *p = host_diskstats, *line;
+	char disk[64] = "";
 	struct out o;
 	size_t len;
 	int r;
@@ -677,9 +693,10 @@ int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char 
 	if (r < 0)
 		return r;
 	while (next_line(&p, &line, &len)) {
+		static const struct cgroup_io_dev none = {};
 		char buf[512], name[64];
 		unsigned major, minor, nfields = 0;
-		const struct cgroup_io_dev *d = NULL;
+		const struct cgroup_io_dev *d = &none;
 		int pos = 0;
 		const char *f;
 
@@ -689,11 +706,16 @@ int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char 
 		buf[len] = 0;
 		if (sscanf(buf, "%u %u %63s %n", &major, &minor, name, &pos) != 3 || pos == 0)
 			continue;
-		for (size_t i = 0; i < io->n && !d; i++)
+		/* The cgroup's counters are per disk: a partition's share of them is unknown. */
+		if (is_partition_of(name, disk))
+			continue;
+		snprintf(disk, sizeof(disk), "%s", name);
+		/* Every disk is listed, so that iostat, vmstat -d and sar -d find the host's disks:
+		 * one the kernel keeps no counters of for this cgroup (cgroup v1 blkio keeps none
+		 * until a throttle rule was once set on the disk's queue) shows 0. */
+		for (size_t i = 0; i < io->n; i++)
 			if (io->devs[i].major == major && io->devs[i].minor == minor)
 				d = &io->devs[i];
-		if (!d || (d->rios | d->wios | d->rbytes | d->wbytes) == 0)
-			continue;
 		for (f = buf + pos; *f;) {
 			f += strspn(f, " ");
 			if (!*f)

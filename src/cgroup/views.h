@@ -72,6 +72,7 @@ int view_stat(const char *host_stat, const struct cpulist *cpus,
 	      const struct cgroup_cpu_usage *usage, const struct cgroup_tasks *tasks,
 	      struct view_stat_history *history, char **ret);
 
-/* The host's lines for the devices the cgroup did I/O on, with the cgroup's reads, writes and
- * sectors; the other counters (merges, times, in flight, discards, flushes) are 0. */
+/* The host's line of every disk (partitions left out: the cgroup's counters are per disk), with
+ * the cgroup's reads, writes and sectors, 0 for a disk io has no counters of; the other
+ * counters (merges, times, in flight, discards, flushes) are 0. */
 int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char **ret);
