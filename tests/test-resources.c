@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -695,17 +697,13 @@ static char *ct_write_4mib(const struct testns *t, const struct cgset *s)
 	return ct_sh(t, s, cmd);
 }
 
-/*
- * Both states of the kernel: cgroup v1 keeps no per-cgroup I/O counters of a disk until a
- * throttle rule was once set on its queue (every blkio.throttle.io_serviced reads "Total 0").
- * The first write sees the machine as it is; then the test turns counting on through its own
- * cgroup only (a rule set and removed again on it) and writes again. It passes in either state.
- */
+/* The disk of /tmp as the machine is: counted (then the container's 4 MiB show) or not yet
+ * (then the disk is listed with 0). Never changes how the host's disk counts. */
 Test(resources, diskstats_count_the_containers_own_io)
 {
 	struct cg_opts o = {.memory_limit = "268435456"};
-	unsigned long long reads, writes, wsect, writes0, wsect0, host;
-	char out[65536], rule[64];
+	unsigned long long reads, writes, wsect, host;
+	char out[65536];
 	unsigned ma, mi;
 	struct testns t;
 	struct cgset s;
@@ -719,35 +717,189 @@ Test(resources, diskstats_count_the_containers_own_io)
 	ct_start(&t, &s);
 
 	snprintf(out, sizeof(out), "%s", ct_write_4mib(&t, &s));
-	cr_assert(diskstats_rw(out, ma, mi, &reads, &writes0, &wsect0), "no line for %u:%u in:\n%s",
+	cr_assert(diskstats_rw(out, ma, mi, &reads, &writes, &wsect), "no line for %u:%u in:\n%s",
 		  ma, mi, out);
 	if (kernel_counts(s.dir[CG_BLKIO], ma, mi)) {
-		cr_log_info("the kernel counts the cgroup's I/O on %u:%u already", ma, mi);
-		cr_assert_geq(writes0, 1u, "%s", out);
-		cr_assert_geq(wsect0, 8192u, "4 MiB are 8192 sectors: %s", out);
+		cr_log_info("the kernel counts the cgroup's I/O on %u:%u", ma, mi);
+		cr_assert_geq(writes, 1u, "%s", out);
+		cr_assert_geq(wsect, 8192u, "4 MiB are 8192 sectors: %s", out);
+		/* the container's I/O is part of the host's, never more */
+		cr_assert(host_disk_rw(ma, mi, &host));
+		cr_assert_leq(wsect, host);
 	} else {
 		/* No counters: the disk is still there, with 0 rather than made-up numbers. */
 		cr_log_info("the kernel keeps no I/O counters of the cgroup on %u:%u", ma, mi);
-		cr_assert_eq(reads + writes0 + wsect0, 0u, "%s", diskstats_line(out, ma, mi));
+		cr_assert_eq(reads + writes + wsect, 0u, "%s", diskstats_line(out, ma, mi));
+	}
+	ct_stop(&t);
+	daemon_done();
+}
+
+/* A loop device of the test's own, so that its queue is new: on cgroup v1 nothing counts a
+ * cgroup's I/O on it until a throttle rule was once set on it. */
+static struct {
+	int index;    /* -1: none */
+	char dir[64]; /* the backing file and the device node */
+} loop = {.index = -1};
+
+static void loop_remove(void)
+{
+	char path[128];
+	int ctl;
+
+	if (loop.dir[0] && loop.index >= 0) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/dev", loop.dir);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			ioctl(fd, LOOP_CLR_FD, 0);
+			close(fd);
+		}
+	}
+	if (loop.index >= 0) {
+		int r = -1;
+
+		ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+		/* the detach finishes asynchronously: EBUSY for a moment */
+		for (int i = 0; ctl >= 0 && i < 250; i++) {
+			r = ioctl(ctl, LOOP_CTL_REMOVE, loop.index);
+			if (r >= 0 || errno != EBUSY)
+				break;
+			usleep(20000);
+		}
+		if (r < 0)
+			cr_log_warn("loop%d is left: %s", loop.index, strerror(errno));
+		if (ctl >= 0)
+			close(ctl);
+		loop.index = -1;
+	}
+	if (loop.dir[0]) {
+		snprintf(path, sizeof(path), "%s/backing", loop.dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/dev", loop.dir);
+		unlink(path);
+		rmdir(loop.dir);
+		loop.dir[0] = 0;
+	}
+}
+
+/* A new 16 MiB loop device; its numbers in ma:mi, its node at loop.dir/dev. */
+static void loop_make(unsigned *ma, unsigned *mi)
+{
+	char path[128], buf[64];
+	int ctl, backing, fd, r;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		cr_skip_test("no /dev/loop-control: %s", strerror(errno));
+	/* A number of its own, far above the ones losetup hands out. */
+	for (int i = 0; i < 512 && loop.index < 0; i++) {
+		int n = 4096 + (int)(((unsigned)getpid() + (unsigned)i) % 100000);
+
+		if (ioctl(ctl, LOOP_CTL_ADD, n) >= 0)
+			loop.index = n;
+		else
+			cr_assert_eq(errno, EEXIST, "LOOP_CTL_ADD %d: %s", n, strerror(errno));
+	}
+	close(ctl);
+	cr_assert_geq(loop.index, 0, "no free loop device number");
+	snprintf(loop.dir, sizeof(loop.dir), "/tmp/procbox-res-loop.XXXXXX");
+	cr_assert_not_null(mkdtemp(loop.dir));
+	snprintf(path, sizeof(path), "%s/backing", loop.dir);
+	backing = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cr_assert_geq(backing, 0, "%s", path);
+	cr_assert_eq(ftruncate(backing, 16 * MiB), 0);
+	snprintf(path, sizeof(path), "/sys/block/loop%d/dev", loop.index);
+	cr_assert_eq(read_line(path, buf, sizeof(buf)), 0, "%s", path);
+	cr_assert_eq(sscanf(buf, "%u:%u", ma, mi), 2, "%s", buf);
+	/* a node of our own: /dev may have none yet */
+	snprintf(path, sizeof(path), "%s/dev", loop.dir);
+	cr_assert_eq(mknod(path, S_IFBLK | 0600, makedev(*ma, *mi)), 0, "%s", strerror(errno));
+	/* No fd stays open: a process forked meanwhile would keep the device busy. */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	r = ioctl(fd, LOOP_SET_FD, backing);
+	close(fd);
+	close(backing);
+	cr_assert_eq(r, 0, "LOOP_SET_FD: %s", strerror(errno));
+}
+
+/* 4 MiB written with O_DIRECT to the loop device by a process in the cgroups s. */
+static void loop_write_4mib(const struct cgset *s)
+{
+	char path[128];
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/dev", loop.dir);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		void *buf;
+		int fd;
+
+		if (cg_attach(s, getpid()) < 0 || posix_memalign(&buf, 4096, MiB) != 0)
+			_exit(1);
+		memset(buf, 0x5a, MiB);
+		fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+		for (int i = 0; fd >= 0 && i < 4; i++)
+			if (write(fd, buf, MiB) != (ssize_t)MiB)
+				_exit(2);
+		_exit(fd >= 0 ? 0 : 3);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed (%d)", st);
+}
+
+/*
+ * Both states of the kernel's counting, on a disk made here: first as a new queue is (on
+ * cgroup v1 not counted: the line is there with 0), then counted. Counting is turned on only
+ * through the test's own cgroup, by a throttle rule set on it and removed at once; the loop
+ * device, and with it that state, is removed afterwards.
+ */
+Test(resources, diskstats_before_and_after_the_kernel_counts, .fini = loop_remove)
+{
+	struct cg_opts o = {.memory_limit = "268435456"};
+	unsigned long long reads, writes, wsect;
+	char out[65536], rule[64];
+	unsigned ma, mi;
+	struct testns t;
+	struct cgset s;
+
+	cg_make(&top, "ct", &o, &s);
+	ct_start(&t, &s);
+	loop_make(&ma, &mi);
+
+	loop_write_4mib(&s);
+	snprintf(out, sizeof(out), "%s", ct_sh(&t, &s, "cat /proc/diskstats"));
+	cr_assert(diskstats_rw(out, ma, mi, &reads, &writes, &wsect), "no line for %u:%u in:\n%s",
+		  ma, mi, out);
+	if (kernel_counts(s.dir[CG_BLKIO], ma, mi)) {
+		cr_log_info("this kernel counts a new queue at once");
+		cr_assert_geq(wsect, 8192u, "%s", diskstats_line(out, ma, mi));
+	} else {
+		cr_assert_eq(reads + writes + wsect, 0u, "%s", diskstats_line(out, ma, mi));
 	}
 
-	/* Counting on, through this test's own cgroup: a rule far above any real rate, removed
-	 * at once. The disk's queue keeps counting for every cgroup from then on. */
+	/* Counting on: a rule far above any real rate on the test's own cgroup, removed. */
 	snprintf(rule, sizeof(rule), "%u:%u %llu", ma, mi, 1ULL << 50);
 	cr_assert_eq(write_str(s.dir[CG_BLKIO], "blkio.throttle.write_bps_device", rule), 0);
 	snprintf(rule, sizeof(rule), "%u:%u 0", ma, mi);
 	cr_assert_eq(write_str(s.dir[CG_BLKIO], "blkio.throttle.write_bps_device", rule), 0);
 
-	snprintf(out, sizeof(out), "%s", ct_write_4mib(&t, &s));
-	cr_assert(diskstats_rw(out, ma, mi, &reads, &writes, &wsect), "no line for %u:%u in:\n%s",
-		  ma, mi, out);
+	loop_write_4mib(&s);
+	snprintf(out, sizeof(out), "%s", ct_sh(&t, &s, "cat /proc/diskstats"));
 	cr_assert(kernel_counts(s.dir[CG_BLKIO], ma, mi), "a throttle rule did not start counting");
-	cr_assert_geq(writes, writes0 + 1, "%s", diskstats_line(out, ma, mi));
-	cr_assert_geq(wsect, wsect0 + 8192, "4 MiB are 8192 sectors: %s",
-		      diskstats_line(out, ma, mi));
-	/* the container's I/O is part of the host's, never more */
-	cr_assert(host_disk_rw(ma, mi, &host));
-	cr_assert_leq(wsect, host);
+	{
+		unsigned long long reads1, writes1, wsect1;
+
+		cr_assert(diskstats_rw(out, ma, mi, &reads1, &writes1, &wsect1),
+			  "no line for %u:%u in:\n%s", ma, mi, out);
+		cr_assert_geq(writes1, writes + 1, "%s", diskstats_line(out, ma, mi));
+		cr_assert_geq(wsect1, wsect + 8192, "4 MiB are 8192 sectors: %s",
+			      diskstats_line(out, ma, mi));
+	}
 	ct_stop(&t);
 	daemon_done();
 }
