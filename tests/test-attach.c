@@ -406,6 +406,8 @@ static void daemon_down(struct daemon *d)
 static struct daemon pb, other;
 static struct testns cts[4];
 static char fake_root[64];
+/* Where the fake root's symlink leads: outside the root, made by the test, removed after. */
+static char elsewhere[64];
 
 static void live_setup(void)
 {
@@ -425,10 +427,18 @@ static void live_teardown(void)
 	daemon_down(&pb);
 	daemon_down(&other);
 	if (fake_root[0]) {
-		rmdir("/tmp/procbox-elsewhere/virtual/net");
-		rmdir("/tmp/procbox-elsewhere/virtual");
-		rmdir("/tmp/procbox-elsewhere");
 		rmdir(fake_root);
+		fake_root[0] = 0;
+	}
+	if (elsewhere[0]) {
+		char path[96];
+
+		snprintf(path, sizeof(path), "%s/virtual/net", elsewhere);
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/virtual", elsewhere);
+		rmdir(path);
+		rmdir(elsewhere);
+		elsewhere[0] = 0;
 	}
 }
 
@@ -605,10 +615,18 @@ Test(live, cli_reports_each_path_and_fails_without_a_daemon)
 	cr_assert_eq(WEXITSTATUS(st), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "procbox attach: /proc/sys: attached\n"), "%s", out);
 
-	snprintf(cmd, sizeof(cmd),
-		 PROCBOX_BUILD_ROOT "/procbox attach -m /tmp/no-procbox-here %d >/dev/null 2>&1",
-		 cts[0].pid);
-	cr_assert_eq(WEXITSTATUS(system(cmd)), 1);
+	/* an empty folder of this run's own: no procbox there, whatever else runs */
+	{
+		char none[64] = "/tmp/procbox-none-XXXXXX";
+
+		cr_assert_not_null(mkdtemp(none));
+		snprintf(cmd, sizeof(cmd),
+			 PROCBOX_BUILD_ROOT "/procbox attach -m %s %d >/dev/null 2>&1", none,
+			 cts[0].pid);
+		st = system(cmd);
+		rmdir(none);
+		cr_assert_eq(WEXITSTATUS(st), 1);
+	}
 }
 
 /*
@@ -623,6 +641,8 @@ Test(live, a_container_root_it_controls)
 
 	snprintf(fake_root, sizeof(fake_root), "/tmp/procbox-root-XXXXXX");
 	cr_assert_not_null(mkdtemp(fake_root));
+	snprintf(elsewhere, sizeof(elsewhere), "/tmp/procbox-elsewhere-XXXXXX");
+	cr_assert_not_null(mkdtemp(elsewhere));
 	ct_start(&cts[0], CT_FLAGS, "ct-root");
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; mount -t tmpfs tmpfs %1$s; cd %1$s; "
@@ -630,9 +650,9 @@ Test(live, a_container_root_it_controls)
 		 "ln -s /etc proc/sys; touch proc/uptime proc/meminfo; "
 		 "mount --bind /dev/null proc/uptime; "
 		 "mount -t tmpfs -o ro tmpfs sys/kernel/debug; "
-		 "mkdir -p /tmp/procbox-elsewhere/virtual/net; "
-		 "ln -s /tmp/procbox-elsewhere sys/devices",
-		 root);
+		 "mkdir -p %2$s/virtual/net; "
+		 "ln -s %2$s sys/devices",
+		 root, elsewhere);
 	ct_sh(&cts[0], cmd, &st);
 	cr_assert_eq(st, 0, "set up %s", root);
 
@@ -651,8 +671,8 @@ Test(live, a_container_root_it_controls)
 	cr_assert_eq(item(items, "sys/kernel/tracing")->op.outcome, NSMOUNT_ATTACHED);
 	cr_assert_eq(item(items, "proc/meminfo")->op.outcome, NSMOUNT_ATTACHED);
 
-	snprintf(cmd, sizeof(cmd),
-		 "stat -f -c %%T %s/proc/meminfo /etc /tmp/procbox-elsewhere/virtual/net", root);
+	snprintf(cmd, sizeof(cmd), "stat -f -c %%T %s/proc/meminfo /etc %s/virtual/net", root,
+		 elsewhere);
 	out = ct_sh(&cts[0], cmd, &st);
 	cr_assert_eq(st, 0);
 	cr_assert_eq(strncmp(out, "fuseblk\n", 8), 0, "%s", out);

@@ -393,6 +393,11 @@ Test(fs, clear_errors)
 	cr_assert_eq(run_procbox(zero, out, sizeof(out)), 2);
 	cr_assert(strstr(out, "invalid timeout '0'"), "%s", out);
 
+	/* A mountpoint of this run's own, never a name an earlier run may have left. */
+	char spare[64] = "/tmp/procbox-fs-spare-XXXXXX", spare_mnt[80];
+	cr_assert_not_null(mkdtemp(spare));
+	snprintf(spare_mnt, sizeof(spare_mnt), "%s/mnt", spare);
+
 	/* no /dev/fuse: hide it in a private mount namespace */
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -400,7 +405,7 @@ Test(fs, clear_errors)
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount("tmpfs", "/dev", "tmpfs", 0, NULL) < 0)
 			_exit(100);
-		const char *nofuse[] = {"procbox", "-f", "/tmp/procbox-nofuse", NULL};
+		const char *nofuse[] = {"procbox", "-f", spare_mnt, NULL};
 		char o[1024];
 		int r = run_procbox(nofuse, o, sizeof(o));
 		_exit(r == 1 && strstr(o, "/dev/fuse is not available") ? 0 : 1);
@@ -409,19 +414,20 @@ Test(fs, clear_errors)
 	waitpid(pid, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "missing /dev/fuse: %d",
 		  WEXITSTATUS(status));
-	rmdir("/tmp/procbox-nofuse");
 
 	/* not root */
 	pid = fork();
 	if (pid == 0) {
 		if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
 			_exit(100);
-		const char *mnt[] = {"procbox", "-f", "/tmp/procbox-notroot", NULL};
+		const char *mnt[] = {"procbox", "-f", spare_mnt, NULL};
 		char o[1024];
 		int r = run_procbox(mnt, o, sizeof(o));
 		_exit(r == 1 && strstr(o, "must run as root") ? 0 : 1);
 	}
 	waitpid(pid, &status, 0);
+	rmdir(spare_mnt);
+	rmdir(spare);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "not root: %d",
 		  WEXITSTATUS(status));
 
