@@ -287,6 +287,10 @@ cmd_up()
 
 	if dockerd_pid >/dev/null && daemon_answers; then
 		if [ "$(cat "$RIG/mode" 2>/dev/null)" = "$mode" ]; then
+			# A rig left up by an earlier run is reused, but never trusted to still
+			# hold the image: a test may have removed it.
+			dk image inspect "$IMAGE" >/dev/null 2>&1 || import_image ||
+				die "could not import $IMAGE"
 			return 0
 		fi
 		say "restarting dockerd in $mode mode"
