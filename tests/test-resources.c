@@ -852,6 +852,33 @@ static void loop_write_4mib(const struct cgset *s)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed (%d)", st);
 }
 
+/* procps' vmstat -d in the container: the loop device's line must carry what its
+ * /proc/diskstats says (reads, sectors read, writes, sectors written). */
+static void vmstat_agrees(const struct testns *t, const struct cgset *s, const char *diskstats,
+			  unsigned ma, unsigned mi)
+{
+	unsigned long long r, rs, w, ws, dr, dw, dws, drs;
+	char name[32], *out;
+	const char *line;
+	size_t n;
+
+	line = diskstats_line(diskstats, ma, mi);
+	cr_assert_not_null(line);
+	cr_assert_eq(
+	    sscanf(line, "%*u %*u %*s %llu %*u %llu %*u %llu %*u %llu", &dr, &drs, &dw, &dws), 4,
+	    "%s", line);
+	out = ct_sh(t, s, "vmstat -d");
+	n = (size_t)snprintf(name, sizeof(name), "loop%d ", loop.index);
+	for (line = out; line && *line && strncmp(line, name, n) != 0;) {
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	cr_assert(line && *line, "vmstat -d has no %s:\n%s", name, out);
+	cr_assert_eq(sscanf(line, "%*s %llu %*u %llu %*u %llu %*u %llu", &r, &rs, &w, &ws), 4, "%s",
+		     line);
+	cr_assert(r == dr && rs == drs && w == dw && ws == dws, "vmstat -d: %.80s", line);
+}
+
 /*
  * Both states of the kernel's counting, on a disk made here: first as a new queue is (on
  * cgroup v1 not counted: the line is there with 0), then counted. Counting is turned on only
@@ -875,6 +902,7 @@ Test(resources, diskstats_before_and_after_the_kernel_counts, .fini = loop_remov
 	snprintf(out, sizeof(out), "%s", ct_sh(&t, &s, "cat /proc/diskstats"));
 	cr_assert(diskstats_rw(out, ma, mi, &reads, &writes, &wsect), "no line for %u:%u in:\n%s",
 		  ma, mi, out);
+	vmstat_agrees(&t, &s, out, ma, mi);
 	if (kernel_counts(s.dir[CG_BLKIO], ma, mi)) {
 		cr_log_info("this kernel counts a new queue at once");
 		cr_assert_geq(wsect, 8192u, "%s", diskstats_line(out, ma, mi));
@@ -900,6 +928,7 @@ Test(resources, diskstats_before_and_after_the_kernel_counts, .fini = loop_remov
 		cr_assert_geq(wsect1, wsect + 8192, "4 MiB are 8192 sectors: %s",
 			      diskstats_line(out, ma, mi));
 	}
+	vmstat_agrees(&t, &s, out, ma, mi);
 	ct_stop(&t);
 	daemon_done();
 }
