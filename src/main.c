@@ -22,6 +22,8 @@
 #include "handlers/procsys.h"
 #include "handlers/tree.h"
 #include "nsenter/service.h"
+#include "usage/control.h"
+#include "usage/usage.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -40,6 +42,7 @@ struct options {
 	unsigned max_agents_per_container;
 	unsigned max_files_per_container, max_files;
 	unsigned max_snap_mib_per_container, max_snap_mib;
+	struct usage_config usage;
 };
 
 static void help(void)
@@ -73,6 +76,12 @@ static void help(void)
 	       "                           open files; more get ENOMEM (default %u)\n"
 	       "      --max-snapshot-mib N the same for all containers together (default %u)\n"
 	       "      --threads N          FUSE worker threads at most (default 16)\n"
+	       "      --max-in-flight N    requests of one container served at once; more wait\n"
+	       "                           on that container; 0: no limit (default %d)\n"
+	       "      --slow-ms MS         log requests slower than this, one line a second at\n"
+	       "                           most; 0: never (default %d)\n"
+	       "      --metrics-containers N  busiest containers given their own series in\n"
+	       "                           `procbox status --prometheus` (default %d)\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n"
 	       "\n"
@@ -81,12 +90,15 @@ static void help(void)
 	       "or, from outside, all of procbox's files at once:\n"
 	       "  procbox attach PID        procbox detach PID\n"
 	       "Docker: dockerd --add-runtime procbox=<a symlink named procbox-runc to procbox>,\n"
-	       "then docker run --runtime procbox. OCI runtimes: procbox hook (createRuntime).\n",
+	       "then docker run --runtime procbox. OCI runtimes: procbox hook (createRuntime).\n"
+	       "What it serves, and how fast: procbox status [--json|--prometheus] [CONTAINER]\n",
 	       NSENTER_DEFAULT_TIMEOUT_MS, NSENTER_DEFAULT_MAX_AGENTS,
 	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000, NSENTER_DEFAULT_MAX_AGENT_FDS,
 	       PROCSYS_DEFAULT_MAX_FDS, NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
 	       CONTAINER_DEFAULT_MAX_FILES, CONTAINER_DEFAULT_MAX_FILES_TOTAL,
-	       CONTAINER_DEFAULT_MAX_SNAP_MIB, CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL);
+	       CONTAINER_DEFAULT_MAX_SNAP_MIB, CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
+	       USAGE_DEFAULT_MAX_IN_FLIGHT, USAGE_DEFAULT_SLOW_MS,
+	       USAGE_DEFAULT_METRICS_CONTAINERS);
 }
 
 static int parse_uint(const char *s, const char *what, long min, long max, long *ret)
@@ -120,6 +132,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_SNAP_PER_CT,
 		OPT_SNAP,
 	};
+	enum { OPT_IN_FLIGHT = 0x200, OPT_SLOW_MS, OPT_METRICS_CONTAINERS };
 	static const struct option longopts[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"debug", no_argument, NULL, 'd'},
@@ -134,6 +147,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-files", required_argument, NULL, OPT_FILES},
 	    {"max-snapshot-mib-per-container", required_argument, NULL, OPT_SNAP_PER_CT},
 	    {"max-snapshot-mib", required_argument, NULL, OPT_SNAP},
+	    {"max-in-flight", required_argument, NULL, OPT_IN_FLIGHT},
+	    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+	    {"metrics-containers", required_argument, NULL, OPT_METRICS_CONTAINERS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {},
@@ -154,6 +170,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    .max_files = CONTAINER_DEFAULT_MAX_FILES_TOTAL,
 	    .max_snap_mib_per_container = CONTAINER_DEFAULT_MAX_SNAP_MIB,
 	    .max_snap_mib = CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
+	    .usage =
+		{
+		    .max_in_flight = USAGE_DEFAULT_MAX_IN_FLIGHT,
+		    .slow_ns = USAGE_DEFAULT_SLOW_MS * 1000000ull,
+		    .metrics_containers = USAGE_DEFAULT_METRICS_CONTAINERS,
+		},
 	};
 	while ((c = getopt_long(argc, argv, "fdt:hV", longopts, NULL)) >= 0) {
 		switch (c) {
@@ -211,6 +233,21 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			*(c == OPT_SNAP ? &o->max_snap_mib : &o->max_snap_mib_per_container) =
 			    (unsigned)v;
+			break;
+		case OPT_IN_FLIGHT:
+			if (parse_uint(optarg, "in-flight limit", 0, 1024, &v) < 0)
+				return -EINVAL;
+			o->usage.max_in_flight = (unsigned)v;
+			break;
+		case OPT_SLOW_MS:
+			if (parse_uint(optarg, "slow-request threshold", 0, 3600 * 1000, &v) < 0)
+				return -EINVAL;
+			o->usage.slow_ns = (uint64_t)v * 1000000u;
+			break;
+		case OPT_METRICS_CONTAINERS:
+			if (parse_uint(optarg, "per-container series", 0, 10000, &v) < 0)
+				return -EINVAL;
+			o->usage.metrics_containers = (unsigned)v;
 			break;
 		case 'h':
 			help();
@@ -373,6 +410,7 @@ int main(int argc, char **argv)
 	struct fuse_loop_config *loop = NULL;
 	struct fuse_session *se = NULL;
 	struct nsenter_service_config ncfg;
+	struct control *control = NULL;
 	pthread_t housekeeping;
 	bool housekeeping_running = false;
 	struct options o;
@@ -380,6 +418,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], NSENTER_CHILD_ARG) == 0)
 		nsenter_child_exec_main(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return control_status_main(argc - 1, argv + 1);
 	if (attach_is_command(argc, argv))
 		return attach_command_main(argc, argv);
 	r = parse_args(argc, argv, &o);
@@ -443,6 +483,10 @@ int main(int argc, char **argv)
 		log_error(r, "Failed to start the container registry: %m");
 		goto out_unmount;
 	}
+	usage_setup(&o.usage, fs.nsenter);
+	r = control_start(o.mountpoint, fs.containers, &control);
+	if (r < 0)
+		log_warn(r, "Cannot open the control socket (procbox status): %m");
 	if (pthread_create(&housekeeping, NULL, housekeeping_main, &fs) == 0)
 		housekeeping_running = true;
 
@@ -473,6 +517,7 @@ out:
 		fuse_remove_signal_handlers(se);
 		fuse_session_destroy(se);
 	}
+	control_stop(control);
 	/* The registry first: its release callback talks to the nsenter service. */
 	container_registry_free(fs.containers);
 	nsenter_service_free(fs.nsenter);

@@ -12,6 +12,7 @@
 #include "cgroup/parse.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/reqclock.h"
 
 /* Descendants deeper than this are not scanned for tasks (the kernel allows any depth). */
 #define TASKS_DEPTH_MAX 16
@@ -63,11 +64,17 @@ static uint64_t sub_sat(uint64_t a, uint64_t b)
 static int read_at(int dirfd, const char *path, bool one_record, char **ret)
 {
 	_cleanup_close_ int fd = -EBADF;
+	uint64_t start = reqclock_start();
+	int r;
 
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return negative_errno();
-	return read_full_fd_flags(fd, one_record ? READ_ONE_RECORD : 0, ret, NULL);
+		r = negative_errno();
+	else
+		r = read_full_fd_flags(fd, one_record ? READ_ONE_RECORD : 0, ret, NULL);
+	if (start)
+		reqclock_note_cgroup(start);
+	return r;
 }
 
 static int read_file_at(int dirfd, const char *path, char **ret)

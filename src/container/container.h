@@ -120,6 +120,7 @@ enum container_slot {
 	CONTAINER_SLOT_CGROUP,
 	CONTAINER_SLOT_LOADAVG,
 	CONTAINER_SLOT_PROCSYS,
+	CONTAINER_SLOT_USAGE,
 	_CONTAINER_SLOT_MAX,
 };
 void *container_slot_get(struct container *c, enum container_slot s);

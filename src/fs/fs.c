@@ -10,7 +10,9 @@
 #include "handlers/tree.h"
 #include "nsenter/message.h"
 #include "util/log.h"
+#include "usage/usage.h"
 #include "util/macro.h"
+#include "util/reqclock.h"
 
 #define MAX_IO (128u * 1024u)
 /* Seconds the kernel may keep an entry that every caller has (tree_entry_shared). */
@@ -19,7 +21,8 @@
 struct dir_handle {
 	struct tree_dirent *e;
 	size_t n;
-	struct container *charged; /* an open folder counts as an open file */
+	struct container *charged; /* an open folder counts as an open file, and its figures
+				    * go to this container */
 };
 
 static void dir_handle_free(struct dir_handle *d)
@@ -32,6 +35,16 @@ static void dir_handle_free(struct dir_handle *d)
 		container_unref(d->charged);
 	}
 	free(d);
+}
+
+/* A file's figures go to the container that opened it, as long as it is open. */
+static void release_file(struct pb_file *f)
+{
+	struct usage *u = f->charged ? usage_get(f->charged) : NULL;
+
+	if (u)
+		usage_file_closed(u);
+	tree_release(f);
 }
 
 static struct procbox_fs *fs_of(fuse_req_t req)
@@ -97,13 +110,203 @@ static char *child_path(const char *parent, const char *name)
 	return p;
 }
 
+/*
+ * One request on its way through the container's share (usage/usage.h): made on the worker's
+ * stack, copied to the heap only when it has to wait for a slot, then served by whichever
+ * worker finishes one of the container's requests.
+ */
+struct fs_req {
+	struct usage_waiter w;
+	int (*serve)(struct fs_req *r);
+	fuse_req_t req;
+	enum usage_kind kind;
+	struct pb_caller caller; /* holds a reference to the container */
+	struct container *owner; /* whose figures and share: the caller's, or an open file's
+				  * opener's */
+	struct usage *usage;
+	bool queued;
+	uint64_t arrived_ns;
+	const char *path;
+	char *path_owned; /* what path points to, unless it is an open file's */
+	fuse_ino_t ino;
+	struct fuse_file_info fi;
+	size_t size;
+	off_t off;
+	const char *data; /* write: libfuse's buffer, or data_copy once queued */
+	char *data_copy;
+	uint64_t bytes_read, bytes_written;
+};
+
+static void fs_req_done(struct fs_req *r)
+{
+	caller_put(&r->caller);
+	free(r->path_owned);
+	free(r->data_copy);
+}
+
+static void serve_one(struct fs_req *r)
+{
+	struct reqclock clock = {0};
+	/* A request that did not wait starts when it arrived: one clock read less. */
+	uint64_t start = r->queued ? reqclock_now_ns() : r->arrived_ns;
+	int result;
+
+	reqclock_current = &clock;
+	result = r->serve(r);
+	reqclock_current = NULL;
+	if (r->usage)
+		usage_record(r->usage, &(struct usage_done){
+					   .kind = r->kind,
+					   .r = result,
+					   .bytes_read = r->bytes_read,
+					   .bytes_written = r->bytes_written,
+					   .total_ns = reqclock_now_ns() - r->arrived_ns,
+					   .queue_ns = start - r->arrived_ns,
+					   .clock = &clock,
+					   .path = r->path,
+				       });
+	fs_req_done(r);
+}
+
+/* Serves the requests of u's container that waited for the slot this thread holds. */
+static void serve_waiting(struct usage *u)
+{
+	struct usage_waiter *w;
+
+	while ((w = usage_leave(u))) {
+		serve_one((struct fs_req *)w);
+		free(w);
+	}
+}
+
+static void admit(struct fs_req *r)
+{
+	_cleanup_container_ struct container *c = NULL;
+	struct usage *u = r->usage;
+	struct fs_req *q;
+
+	if (!u)
+		return serve_one(r);
+	/* The requests served here may hold the container's last references; c keeps it,
+	 * and u with it, until the slot is given back. */
+	c = container_ref(r->owner);
+	if (usage_enter(u)) {
+		serve_one(r);
+		return serve_waiting(u);
+	}
+	/* The container has its share in flight: r waits on its own container, and this
+	 * worker goes back to serve the others. */
+	q = malloc(sizeof(*q));
+	if (q && r->data && r->size) {
+		r->data_copy = malloc(r->size);
+		if (r->data_copy)
+			r->data = memcpy(r->data_copy, r->data, r->size);
+		else {
+			free(q);
+			q = NULL;
+		}
+	}
+	if (!q) {
+		reply_err(r->req, -ENOMEM);
+		return fs_req_done(r);
+	}
+	*q = *r;
+	q->queued = true;
+	if (usage_queue(u, &q->w)) {
+		serve_one(q);
+		free(q);
+		serve_waiting(u);
+	}
+}
+
+/* Identifies the caller's container; on failure the request is answered and false. */
+static bool fs_req_start(struct fs_req *r, fuse_req_t req, enum usage_kind kind,
+			 int (*serve)(struct fs_req *), char *path)
+{
+	int e;
+
+	*r = (struct fs_req){
+	    .req = req,
+	    .kind = kind,
+	    .serve = serve,
+	    .path = path,
+	    .path_owned = path,
+	    .arrived_ns = reqclock_now_ns(),
+	};
+	if (!path) {
+		reply_err(req, -ENOENT);
+		return false;
+	}
+	e = caller_get(req, &r->caller);
+	if (e < 0) {
+		reply_err(req, e);
+		free(path);
+		return false;
+	}
+	r->owner = r->caller.container;
+	r->usage = usage_get(r->owner);
+	return true;
+}
+
+/* Requests on an open file: the file belongs to the container that opened it; the reader
+ * may be a process the fd was passed to, but what it reads is what the opener was
+ * allowed. */
+static void fs_req_start_file(struct fs_req *r, fuse_req_t req, enum usage_kind kind,
+			      int (*serve)(struct fs_req *), struct pb_file *f)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	*r = (struct fs_req){
+	    .req = req,
+	    .kind = kind,
+	    .serve = serve,
+	    .arrived_ns = reqclock_now_ns(),
+	    .caller =
+		{
+		    .pid = ctx->pid,
+		    .uid = ctx->uid,
+		    .gid = ctx->gid,
+		    .container = f->container ? container_ref(f->container) : NULL,
+		    .nsenter = fs_of(req)->nsenter,
+		    .containers = fs_of(req)->containers,
+		},
+	};
+	/* every open file has its opener's container, even one opened without it */
+	r->owner = f->charged;
+	r->usage = f->charged ? usage_get(f->charged) : NULL;
+}
+
+static int serve_lookup(struct fs_req *r)
+{
+	struct procbox_fs *fs = fs_of(r->req);
+	struct fuse_entry_param e = {0};
+	int res;
+
+	res = tree_getattr(&r->caller, r->path, &e.attr);
+	if (res < 0) {
+		reply_err(r->req, res);
+		return res;
+	}
+	e.ino = inode_get(fs->inodes, r->path);
+	if (!e.ino) {
+		reply_err(r->req, -ENOMEM);
+		return -ENOMEM;
+	}
+	e.attr.st_ino = e.ino;
+	/* Attributes are never cached: owners differ per container. An entry is, when
+	 * every caller has the same one. */
+	e.attr_timeout = 0;
+	e.entry_timeout = tree_entry_shared(r->path) ? SHARED_ENTRY_TIMEOUT : 0;
+	if (fuse_reply_entry(r->req, &e) == -ENOENT)
+		inode_forget(fs->inodes, e.ino, 1); /* the request was interrupted */
+	return 0;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct procbox_fs *fs = fs_of(req);
-	_cleanup_free_ char *ppath = NULL, *path = NULL;
-	struct fuse_entry_param e = {0};
-	struct pb_caller c;
-	int r;
+	_cleanup_free_ char *ppath = NULL;
+	struct fs_req r;
 
 	trace(req, "lookup", parent, name);
 
@@ -112,28 +315,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ppath = inode_path(fs->inodes, parent);
 	if (!ppath)
 		return reply_err(req, -ENOENT);
-	path = child_path(ppath, name);
-	if (!path)
-		return reply_err(req, -ENOMEM);
-
-	r = caller_get(req, &c);
-	if (r < 0)
-		return reply_err(req, r);
-	r = tree_getattr(&c, path, &e.attr);
-	caller_put(&c);
-	if (r < 0)
-		return reply_err(req, r);
-
-	e.ino = inode_get(fs->inodes, path);
-	if (!e.ino)
-		return reply_err(req, -ENOMEM);
-	e.attr.st_ino = e.ino;
-	/* Attributes are never cached: owners differ per container. An entry is, when
-	 * every caller has the same one. */
-	e.attr_timeout = 0;
-	e.entry_timeout = tree_entry_shared(path) ? SHARED_ENTRY_TIMEOUT : 0;
-	if (fuse_reply_entry(req, &e) == -ENOENT)
-		inode_forget(fs->inodes, e.ino, 1); /* the request was interrupted */
+	if (fs_req_start(&r, req, USAGE_LOOKUP, serve_lookup, child_path(ppath, name)))
+		admit(&r);
 }
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -149,93 +332,120 @@ static void fs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
+static int serve_getattr(struct fs_req *r)
+{
+	struct stat st;
+	int res;
+
+	res = tree_getattr(&r->caller, r->path, &st);
+	if (res < 0) {
+		reply_err(r->req, res);
+		return res;
+	}
+	st.st_ino = r->ino;
+	fuse_reply_attr(r->req, &st, 0);
+	return 0;
+}
+
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	_cleanup_free_ char *path = inode_path(fs_of(req)->inodes, ino);
-	struct pb_caller c;
-	struct stat st;
-	int r;
+	struct fs_req r;
 
 	trace(req, "getattr", ino, NULL);
-
-	if (!path)
-		return reply_err(req, -ENOENT);
-	r = caller_get(req, &c);
-	if (r < 0)
-		return reply_err(req, r);
-	r = tree_getattr(&c, path, &st);
-	caller_put(&c);
-	if (r < 0)
-		return reply_err(req, r);
-	st.st_ino = ino;
-	fuse_reply_attr(req, &st, 0);
+	if (fs_req_start(&r, req, USAGE_GETATTR, serve_getattr,
+			 inode_path(fs_of(req)->inodes, ino))) {
+		r.ino = ino;
+		admit(&r);
+	}
 }
 
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
+	struct fs_req r;
+
+	trace(req, "setattr", ino, NULL);
+	if (!fs_req_start(&r, req, USAGE_SETATTR, serve_getattr,
+			  inode_path(fs_of(req)->inodes, ino)))
+		return;
+	r.ino = ino;
 	/* Like /proc: ownership and modes are the kernel's (or the emulation's) to decide;
 	 * truncation and time updates are accepted and change nothing. */
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
-		return reply_err(req, -EPERM);
-	fs_getattr(req, ino, fi);
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		reply_err(req, -EPERM);
+		if (r.usage)
+			usage_record(r.usage, &(struct usage_done){.kind = USAGE_SETATTR,
+								   .r = -EPERM,
+								   .path = r.path});
+		return fs_req_done(&r);
+	}
+	admit(&r);
+}
+
+static int serve_readlink(struct fs_req *r)
+{
+	char buf[4096];
+	int res;
+
+	res = tree_readlink(&r->caller, r->path, buf, sizeof(buf));
+	if (res < 0) {
+		reply_err(r->req, res);
+		return res;
+	}
+	fuse_reply_readlink(r->req, buf);
+	return 0;
 }
 
 static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	_cleanup_free_ char *path = inode_path(fs_of(req)->inodes, ino);
-	char buf[4096];
-	struct pb_caller c;
-	int r;
+	struct fs_req r;
 
 	trace(req, "readlink", ino, NULL);
+	if (fs_req_start(&r, req, USAGE_READLINK, serve_readlink,
+			 inode_path(fs_of(req)->inodes, ino)))
+		admit(&r);
+}
 
-	if (!path)
-		return reply_err(req, -ENOENT);
-	r = caller_get(req, &c);
-	if (r < 0)
-		return reply_err(req, r);
-	r = tree_readlink(&c, path, buf, sizeof(buf));
-	caller_put(&c);
-	if (r < 0)
-		return reply_err(req, r);
-	fuse_reply_readlink(req, buf);
+static int serve_opendir(struct fs_req *r)
+{
+	struct dir_handle *d;
+	int res;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		reply_err(r->req, -ENOMEM);
+		return -ENOMEM;
+	}
+	res = container_quota_charge(r->caller.container, CONTAINER_QUOTA_FILES, 1);
+	if (res >= 0) {
+		d->charged = container_ref(r->caller.container);
+		/* The listing is taken once, at opendir: a reader that reads in pieces sees
+		 * one consistent folder. */
+		res = tree_readdir(&r->caller, r->path, &d->e, &d->n);
+	}
+	if (res < 0) {
+		dir_handle_free(d);
+		reply_err(r->req, res);
+		return res;
+	}
+	r->fi.fh = (uintptr_t)d;
+	r->fi.cache_readdir = 0;
+	r->fi.keep_cache = 0;
+	if (fuse_reply_open(r->req, &r->fi) == -ENOENT)
+		dir_handle_free(d);
+	return 0;
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	_cleanup_free_ char *path = inode_path(fs_of(req)->inodes, ino);
-	struct dir_handle *d;
-	struct pb_caller c;
-	int r;
+	struct fs_req r;
 
 	trace(req, "opendir", ino, NULL);
-
-	if (!path)
-		return reply_err(req, -ENOENT);
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return reply_err(req, -ENOMEM);
-	r = caller_get(req, &c);
-	if (r >= 0) {
-		r = container_quota_charge(c.container, CONTAINER_QUOTA_FILES, 1);
-		if (r >= 0)
-			d->charged = container_ref(c.container);
+	if (fs_req_start(&r, req, USAGE_OPENDIR, serve_opendir,
+			 inode_path(fs_of(req)->inodes, ino))) {
+		r.fi = *fi;
+		admit(&r);
 	}
-	if (r >= 0)
-		/* The listing is taken once, at opendir: a reader that reads in pieces sees
-		 * one consistent folder. */
-		r = tree_readdir(&c, path, &d->e, &d->n);
-	caller_put(&c);
-	if (r < 0) {
-		dir_handle_free(d);
-		return reply_err(req, r);
-	}
-	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = 0;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		dir_handle_free(d);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -243,13 +453,18 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	_cleanup_free_ char *buf = NULL;
+	uint64_t start = reqclock_now_ns();
+	struct usage *u = d->charged ? usage_get(d->charged) : NULL;
 	size_t used = 0;
 
 	if (size > MAX_IO)
 		size = MAX_IO;
 	buf = malloc(size);
-	if (!buf)
+	if (!buf) {
+		if (u)
+			usage_record(u, &(struct usage_done){.kind = USAGE_READDIR, .r = -ENOMEM});
 		return reply_err(req, -ENOMEM);
+	}
 	/* offsets: 0 ".", 1 "..", 2 + i the i-th entry */
 	for (off_t i = off; i < (off_t)d->n + 2; i++) {
 		struct stat st = {0};
@@ -271,6 +486,11 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += need;
 	}
 	fuse_reply_buf(req, buf, used);
+	/* Served from the listing opendir took: nothing to wait for, nothing to share. */
+	if (u)
+		usage_record(u, &(struct usage_done){.kind = USAGE_READDIR,
+						     .bytes_read = used,
+						     .total_ns = reqclock_now_ns() - start});
 }
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -279,92 +499,121 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
+static int serve_open(struct fs_req *r)
+{
+	struct pb_file *f = NULL;
+	int res;
+
+	/* Every open is charged to its container, the fast ones too: one container opening
+	 * files in a loop then runs out of its own quota, never of the daemon's fds. Most
+	 * opens of a container's sysctls need no more than the caller's pid. */
+	res = tree_open_fast(r->caller.pid, r->caller.container, r->path, r->fi.flags, &f);
+	if (res == -EAGAIN)
+		res = tree_open(&r->caller, r->path, r->fi.flags, &f);
+	if (res < 0) {
+		reply_err(r->req, res);
+		return res;
+	}
+	if (r->usage)
+		usage_file_opened(r->usage);
+	r->fi.fh = (uintptr_t)f;
+	r->fi.direct_io = 1;
+	r->fi.keep_cache = 0;
+	if (fuse_reply_open(r->req, &r->fi) == -ENOENT)
+		release_file(f);
+	return 0;
+}
+
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	_cleanup_free_ char *path = inode_path(fs_of(req)->inodes, ino);
-	struct pb_file *f = NULL;
-	struct pb_caller c;
-	int r;
+	struct fs_req r;
 
 	trace(req, "open", ino, NULL);
+	if (fs_req_start(&r, req, USAGE_OPEN, serve_open, inode_path(fs_of(req)->inodes, ino))) {
+		r.fi = *fi;
+		admit(&r);
+	}
+}
 
-	if (!path)
-		return reply_err(req, -ENOENT);
-	/* Every open is charged to its container (found with a look at the caller's user
-	 * namespace), the fast ones too: one container opening files in a loop then runs
-	 * out of its own quota, never of the daemon's fds. */
-	r = caller_get(req, &c);
-	if (r < 0)
-		return reply_err(req, r);
-	/* Most opens of a container's sysctls need no more than the caller's pid. */
-	r = tree_open_fast(c.pid, c.container, path, fi->flags, &f);
-	if (r == -EAGAIN)
-		r = tree_open(&c, path, fi->flags, &f);
-	caller_put(&c);
-	if (r < 0)
-		return reply_err(req, r);
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		tree_release(f);
+static int serve_read(struct fs_req *r)
+{
+	struct pb_file *f = (struct pb_file *)(uintptr_t)r->fi.fh;
+	_cleanup_free_ char *buf = NULL;
+	int res;
+
+	buf = malloc(r->size ? r->size : 1);
+	if (!buf) {
+		reply_err(r->req, -ENOMEM);
+		return -ENOMEM;
+	}
+	res = tree_read(&r->caller, f, buf, r->size, r->off);
+	if (res < 0) {
+		reply_err(r->req, res);
+		return res;
+	}
+	r->bytes_read = (uint64_t)res;
+	fuse_reply_buf(r->req, buf, (size_t)res);
+	return res;
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct pb_file *f = (struct pb_file *)(uintptr_t)fi->fh;
-	_cleanup_free_ char *buf = NULL;
-	struct pb_caller c;
-	int r;
+	struct fs_req r;
 
 	trace(req, "read", ino, NULL);
-	if (size > MAX_IO)
-		size = MAX_IO;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		return reply_err(req, -ENOMEM);
-	/* The file belongs to the container that opened it; the reader may be a process
-	 * the fd was passed to, but what it reads is what the opener was allowed. */
-	c = (struct pb_caller){
-	    .pid = fuse_req_ctx(req)->pid,
-	    .uid = fuse_req_ctx(req)->uid,
-	    .gid = fuse_req_ctx(req)->gid,
-	    .container = f->container,
-	    .nsenter = fs_of(req)->nsenter,
-	    .containers = fs_of(req)->containers,
-	};
-	r = tree_read(&c, f, buf, size, off);
-	if (r < 0)
-		return reply_err(req, r);
-	fuse_reply_buf(req, buf, (size_t)r);
+	fs_req_start_file(&r, req, USAGE_READ, serve_read, f);
+	r.fi = *fi;
+	r.size = size > MAX_IO ? MAX_IO : size;
+	r.off = off;
+	r.path = f->path; /* the kernel releases f only after its last read or write */
+	admit(&r);
+}
+
+static int serve_write(struct fs_req *r)
+{
+	struct pb_file *f = (struct pb_file *)(uintptr_t)r->fi.fh;
+	int res;
+
+	res = tree_write(&r->caller, f, r->data, r->size, r->off);
+	if (res < 0) {
+		reply_err(r->req, res);
+		return res;
+	}
+	r->bytes_written = (uint64_t)res;
+	fuse_reply_write(r->req, (size_t)res);
+	return res;
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	struct pb_file *f = (struct pb_file *)(uintptr_t)fi->fh;
-	struct pb_caller c = {
-	    .pid = fuse_req_ctx(req)->pid,
-	    .uid = fuse_req_ctx(req)->uid,
-	    .gid = fuse_req_ctx(req)->gid,
-	    .container = f->container,
-	    .nsenter = fs_of(req)->nsenter,
-	    .containers = fs_of(req)->containers,
-	};
-	int r;
+	struct fs_req r;
 
 	trace(req, "write", ino, NULL);
-	r = tree_write(&c, f, buf, size, off);
-	if (r < 0)
-		return reply_err(req, r);
-	fuse_reply_write(req, (size_t)r);
+	fs_req_start_file(&r, req, USAGE_WRITE, serve_write, f);
+	r.fi = *fi;
+	r.data = buf;
+	r.size = size;
+	r.off = off;
+	r.path = f->path; /* the kernel releases f only after its last read or write */
+	admit(&r);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	tree_release((struct pb_file *)(uintptr_t)fi->fh);
+	struct pb_file *f = (struct pb_file *)(uintptr_t)fi->fh;
+	struct container *c = f->charged ? container_ref(f->charged) : NULL;
+	struct usage *u = c ? usage_get(c) : NULL;
+
+	release_file(f);
 	fuse_reply_err(req, 0);
+	if (u)
+		usage_record(u, &(struct usage_done){.kind = USAGE_RELEASE});
+	if (c)
+		container_unref(c);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include "nsenter/event.h"
 #include "nsenter/transport.h"
 #include "util/macro.h"
+#include "util/reqclock.h"
 
 struct nsenter_event {
 	struct nsenter_service *svc;
@@ -244,7 +245,7 @@ static int receive(struct nsenter_event *ev)
 	return 0;
 }
 
-int nsenter_event_send_request(struct nsenter_event *ev)
+static int send_request(struct nsenter_event *ev)
 {
 	struct nsenter_child_params p;
 	struct agent_key key;
@@ -306,6 +307,17 @@ int nsenter_event_send_request(struct nsenter_event *ev)
 
 	r = receive(ev);
 	release_child(ev, r < 0);
+	return r;
+}
+
+/* Timed for the slow-request log and the per-container round-trip counts. */
+int nsenter_event_send_request(struct nsenter_event *ev)
+{
+	uint64_t start = reqclock_start();
+	int r = send_request(ev);
+
+	if (start)
+		reqclock_note_nsenter(start);
 	return r;
 }
 

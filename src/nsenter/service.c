@@ -715,6 +715,25 @@ static unsigned release_matching(struct nsenter_service *s,
 	return n;
 }
 
+void nsenter_service_count_tag(struct nsenter_service *s, uint64_t tag, unsigned *ret_agents,
+			       unsigned *ret_fds)
+{
+	unsigned agents = 0, fds = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct agent *a = s->agents; a; a = a->next) {
+		if (a->key.tag != tag)
+			continue;
+		agents++;
+		/* n_fds belongs to the agent's lock, held across a round trip: a figure for
+		 * a report may be a moment old rather than wait for it. */
+		fds += __atomic_load_n(&a->n_fds, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&s->lock);
+	*ret_agents = agents;
+	*ret_fds = fds;
+}
+
 struct ns_match {
 	enum ns_type t;
 	uint64_t ino;

@@ -64,6 +64,9 @@ unsigned nsenter_service_release_namespace(struct nsenter_service *s, enum ns_ty
 /* Stops the agents (and their cached fds) of events tagged `tag`: called when the
  * container with that serial is released. Returns how many were stopped. */
 unsigned nsenter_service_release_tag(struct nsenter_service *s, uint64_t tag);
+/* Live agents of events tagged `tag` (a container's), and the fds they keep open. */
+void nsenter_service_count_tag(struct nsenter_service *s, uint64_t tag, unsigned *ret_agents,
+			       unsigned *ret_fds);
 /* Stops agents idle longer than the configured limit. */
 unsigned nsenter_service_expire_idle(struct nsenter_service *s);
 
