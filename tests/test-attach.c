@@ -144,6 +144,31 @@ Test(oci, state_needs_pid_and_absolute_bundle)
 		cr_assert_eq(oci_state_parse(bad[i], strlen(bad[i]), &s), -EBADMSG, "%s", bad[i]);
 }
 
+Test(oci, state_names_the_pod)
+{
+	static const char kube[] =
+	    "{\"id\":\"c1\",\"pid\":7,\"bundle\":\"/b\",\"annotations\":"
+	    "{\"io.kubernetes.pod.name\":\"web-7\",\"io.kubernetes.pod.namespace\":\"shop\"}}";
+	static const char cri[] = "{\"id\":\"c2\",\"pid\":7,\"bundle\":\"/b\",\"annotations\":"
+				  "{\"io.kubernetes.cri.sandbox-name\":\"db-0\","
+				  "\"io.kubernetes.cri.sandbox-namespace\":\"data\"}}";
+	static const char none[] = "{\"id\":\"c3\",\"pid\":7,\"bundle\":\"/b\"}";
+	struct oci_state s;
+
+	cr_assert_eq(oci_state_parse(kube, strlen(kube), &s), 0);
+	cr_assert_str_eq(s.pod_name, "web-7");
+	cr_assert_str_eq(s.pod_namespace, "shop");
+	oci_state_done(&s);
+	cr_assert_eq(oci_state_parse(cri, strlen(cri), &s), 0);
+	cr_assert_str_eq(s.pod_name, "db-0");
+	cr_assert_str_eq(s.pod_namespace, "data");
+	oci_state_done(&s);
+	cr_assert_eq(oci_state_parse(none, strlen(none), &s), 0);
+	cr_assert_null(s.pod_name);
+	cr_assert_null(s.pod_namespace);
+	oci_state_done(&s);
+}
+
 static char bundle_dir[64];
 
 static void bundle_setup(void)

@@ -20,6 +20,7 @@
 #include "attach/oci.h"
 #include "attach/restart.h"
 #include "attach/runc.h"
+#include "usage/control.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -194,6 +195,29 @@ static bool proc_sys_served(const struct attach_item *items)
 	return false;
 }
 
+/* Control-channel fields are tab-separated, one line. */
+static void field_clean(char *s)
+{
+	for (; s && *s; s++)
+		if (*s == '\t' || *s == '\n')
+			*s = ' ';
+}
+
+/* The names an operator knows the container by, for `procbox status`; a daemon without
+ * the control socket (or any failure) costs the container nothing. */
+static void tell_names(const char *mountpoint, struct oci_state *s)
+{
+	_cleanup_free_ char *line = NULL, *answer = NULL;
+
+	field_clean(s->id);
+	field_clean(s->pod_name);
+	field_clean(s->pod_namespace);
+	if (asprintf(&line, "name %d\t%s\t%s\t%s\n", (int)s->pid, s->id,
+		     s->pod_name ? s->pod_name : "", s->pod_namespace ? s->pod_namespace : "") < 0)
+		return;
+	(void)control_ask(mountpoint, line, &answer);
+}
+
 static int cmd_hook(int argc, char **argv)
 {
 	const char *prog = "procbox hook";
@@ -233,6 +257,7 @@ static int cmd_hook(int argc, char **argv)
 				state.id, state.pid, bundle.rootfs, strerror(-r));
 		else
 			(void)print_items(stderr, prog, items, o.quiet);
+		tell_names(o.mountpoint, &state);
 	}
 	if (r >= 0 && proc_sys_served(items))
 		ret = 0;

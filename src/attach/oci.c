@@ -79,6 +79,18 @@ int oci_state_parse(const char *buf, size_t len, struct oci_state *ret)
 		oci_state_done(ret);
 		return -ENOMEM;
 	}
+	if (json_object_object_get_ex(obj, "annotations", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		const char *pod = get_string(v, "io.kubernetes.pod.name"),
+			   *ns = get_string(v, "io.kubernetes.pod.namespace");
+
+		if (!pod)
+			pod = get_string(v, "io.kubernetes.cri.sandbox-name");
+		if (!ns)
+			ns = get_string(v, "io.kubernetes.cri.sandbox-namespace");
+		ret->pod_name = pod ? strdup(pod) : NULL;
+		ret->pod_namespace = ns ? strdup(ns) : NULL;
+	}
 	return 0;
 }
 
@@ -87,6 +99,8 @@ void oci_state_done(struct oci_state *s)
 	free(s->id);
 	free(s->status);
 	free(s->bundle);
+	free(s->pod_name);
+	free(s->pod_namespace);
 	*s = (struct oci_state){0};
 }
 

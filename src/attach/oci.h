@@ -18,6 +18,10 @@ struct oci_state {
 	char *status;
 	pid_t pid;
 	char *bundle;
+	/* From annotations, NULL when absent: the Kubernetes pod the container is part of
+	 * (io.kubernetes.pod.*, or containerd's io.kubernetes.cri.sandbox-*). */
+	char *pod_name;
+	char *pod_namespace;
 };
 
 /* Parses the state JSON ({"ociVersion","id","status","pid","bundle",...}); pid and
