@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "container/container.h"
+#include "usage/usage.h"
+
+static void on_release(struct container *c, void *userdata)
+{
+}
+
+static struct container_registry *reg;
+static struct container *self;
+
+static void setup(void)
+{
+	cr_assert_eq(container_registry_new(on_release, NULL, &reg), 0);
+	cr_assert_eq(container_registry_get(reg, getpid(), &self), 0);
+}
+
+static void teardown(void)
+{
+	container_unref(self);
+	container_registry_free(reg);
+}
+
+TestSuite(usage, .init = setup, .fini = teardown);
+
+/* One slot: the second request waits, and the waiters are handed the slot in order. */
+Test(usage, a_full_container_queues_its_own_requests_in_order)
+{
+	struct usage_config cfg = {.max_in_flight = 1};
+	struct usage_waiter w1, w2;
+	struct usage *u;
+
+	usage_setup(&cfg, NULL);
+	u = usage_get(self);
+	cr_assert_not_null(u);
+	cr_assert_eq(usage_get(self), u, "one record per container");
+	cr_assert(usage_enter(u));
+	cr_assert_not(usage_enter(u), "a second request may not run beside the first");
+	cr_assert_not(usage_queue(u, &w1));
+	cr_assert_not(usage_queue(u, &w2));
+	cr_assert_eq(usage_leave(u), &w1);
+	cr_assert_eq(usage_leave(u), &w2);
+	cr_assert_null(usage_leave(u));
+	cr_assert(usage_enter(u), "the slot is free again");
+	cr_assert_null(usage_leave(u));
+	/* a slot freed between usage_enter() failing and usage_queue(): no wait */
+	cr_assert(usage_queue(u, &w1));
+	cr_assert_null(usage_leave(u));
+}
+
+Test(usage, counts_and_quantiles)
+{
+	struct usage_config cfg = {.max_in_flight = 0};
+	struct usage_report r;
+	struct usage *u;
+	bool found = false;
+
+	usage_setup(&cfg, NULL);
+	u = usage_get(self);
+	for (int i = 0; i < 98; i++)
+		usage_record(u,
+			     &(struct usage_done){
+				 .kind = USAGE_READ, .r = 10, .bytes_read = 10, .total_ns = 20000});
+	usage_record(u,
+		     &(struct usage_done){.kind = USAGE_OPEN, .r = -ENOENT, .total_ns = 3000000});
+	usage_record(u,
+		     &(struct usage_done){.kind = USAGE_OPEN, .r = -EACCES, .total_ns = 3000000});
+	cr_assert_eq(usage_report_take(&r), 0);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct usage_counters *c = &r.entries[i].c;
+
+		if (r.entries[i].serial != container_serial(self))
+			continue;
+		found = true;
+		cr_assert_eq(c->requests[USAGE_READ], 98);
+		cr_assert_eq(c->requests[USAGE_OPEN], 2);
+		cr_assert_eq(c->errors[ENOENT], 1);
+		cr_assert_eq(c->errors[EACCES], 1);
+		cr_assert_eq(usage_errors(c), 2);
+		cr_assert_eq(c->bytes_read, 980);
+		cr_assert_eq(usage_quantile_us(c, 0.5), 25, "p50 in the 10..25 us bucket");
+		cr_assert_eq(usage_quantile_us(c, 0.99), 5000, "p99 in the 2.5..5 ms bucket");
+	}
+	cr_assert(found);
+	cr_assert_geq(usage_requests(&r.totals), 100);
+	usage_report_done(&r);
+}
