@@ -3,10 +3,12 @@
  * procbox-reader: a load generator for small /proc-like files.
  *
  *   procbox-reader --mode pread|cycle --jobs N --seconds S [--ops N]
- *                  [--in-container PID | --netns-pid PID] FILE
+ *                  [--interval-us N] [--in-container PID | --netns-pid PID] FILE
  *
  * pread: each job opens FILE once and preads 4096 bytes at offset 0 in a loop.
  * cycle: each job does open + read(4096) + close in a loop.
+ * --interval-us: each job starts one operation every N microseconds instead of flat out
+ * (a paced reader, as a monitoring agent is); only the operations are timed.
  *
  * Every operation is timed with CLOCK_MONOTONIC into a histogram with 16 linear
  * sub-buckets per power of two (error under 1/16 of the value), enough for p99.
@@ -49,6 +51,8 @@ struct job {
 	const char *path;
 	enum mode mode;
 	uint64_t max_ops;
+	uint64_t interval_ns;
+	uint64_t next_ns;
 	uint64_t ops;
 	uint64_t errors;
 	uint64_t bytes;
@@ -120,6 +124,23 @@ static bool job_done(const struct job *j)
 	       (j->max_ops && j->ops + j->errors >= j->max_ops);
 }
 
+/* Paced jobs sleep until their next start; returns the start time to measure from. */
+static uint64_t job_pace(struct job *j, uint64_t t)
+{
+	struct timespec ts;
+
+	if (!j->interval_ns)
+		return t;
+	if (!j->next_ns || j->next_ns < t)
+		j->next_ns = t;
+	ts.tv_sec = (time_t)(j->next_ns / 1000000000u);
+	ts.tv_nsec = (long)(j->next_ns % 1000000000u);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	j->next_ns += j->interval_ns;
+	return now_ns();
+}
+
 static void wait_for_go(void)
 {
 	atomic_fetch_add(&ready_jobs, 1);
@@ -142,7 +163,10 @@ static void run_pread(struct job *j)
 
 	t0 = now_ns();
 	while (!job_done(j)) {
-		ssize_t n = pread(fd, buf, sizeof(buf), 0);
+		ssize_t n;
+
+		t0 = job_pace(j, t0);
+		n = pread(fd, buf, sizeof(buf), 0);
 
 		/* One clock read per operation: the end of one is the start of the next. */
 		t1 = now_ns();
@@ -170,9 +194,11 @@ static void run_cycle(struct job *j)
 	wait_for_go();
 	t0 = now_ns();
 	while (!job_done(j)) {
-		int fd = open(j->path, O_RDONLY | O_CLOEXEC);
 		ssize_t n = -1;
-		int err = 0;
+		int err = 0, fd;
+
+		t0 = job_pace(j, t0);
+		fd = open(j->path, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0) {
 			err = errno;
@@ -282,6 +308,7 @@ static void usage(FILE *f)
 		   "  --jobs N            threads, each with its own fd (default 1)\n"
 		   "  --seconds S         run time (default 3; decimals allowed)\n"
 		   "  --ops N             stop each job after N operations (0: no limit)\n"
+		   "  --interval-us N     one operation every N us per job (default: flat out)\n"
 		   "  --in-container PID  join PID's net, uts, ipc and user namespaces first\n"
 		   "  --netns-pid PID     join only PID's network namespace first\n"
 		   "Prints JSON: ops, errors, seconds, iops, mean_us, p50_us, p99_us, max_us.\n");
@@ -316,6 +343,7 @@ int main(int argc, char **argv)
 						{"jobs", required_argument, NULL, 'j'},
 						{"seconds", required_argument, NULL, 's'},
 						{"ops", required_argument, NULL, 'o'},
+						{"interval-us", required_argument, NULL, 'i'},
 						{"in-container", required_argument, NULL, 'c'},
 						{"netns-pid", required_argument, NULL, 'n'},
 						{"help", no_argument, NULL, 'h'},
@@ -323,7 +351,7 @@ int main(int argc, char **argv)
 	static const char *const container_ns[] = {"net", "uts", "ipc", "user"};
 	static const char *const net_ns[] = {"net"};
 	enum mode mode = MODE_PREAD;
-	uint64_t jobs = 1, max_ops = 0, pid = 0;
+	uint64_t jobs = 1, max_ops = 0, pid = 0, interval_us = 0;
 	const char *const *ns_types = NULL;
 	size_t ns_count = 0;
 	double seconds = 3.0;
@@ -356,6 +384,12 @@ int main(int argc, char **argv)
 				goto bad_usage;
 			break;
 		}
+		case 'i':
+			if (parse_u64(optarg, &interval_us) < 0 || interval_us > 10000000) {
+				usage(stderr);
+				return 1;
+			}
+			break;
 		case 'o':
 			if (parse_u64(optarg, &max_ops) < 0)
 				goto bad_usage;
@@ -391,6 +425,7 @@ int main(int argc, char **argv)
 		job[i].path = argv[optind];
 		job[i].mode = mode;
 		job[i].max_ops = max_ops;
+		job[i].interval_ns = interval_us * 1000u;
 		r = pthread_create(&job[i].thread, NULL, job_main, &job[i]);
 		if (r != 0) {
 			fprintf(stderr, "procbox-reader: pthread_create: %s\n", strerror(r));
