@@ -67,7 +67,7 @@ agents_in()
 	done
 }
 
-"$procbox" -f --threads 2 --max-in-flight "$inflight" -t 4000 --slow-ms 1000 \
+"$procbox" -f --threads 2 --max-in-flight "$inflight" -t 10000 --slow-ms 1000 \
 	--metrics-containers 8 "$mnt" 2>"$tmp/daemon.log" &
 daemon=$!
 for _ in $(seq 100); do
@@ -286,7 +286,7 @@ else
 fi
 
 # Fair sharing. Two workers, one request in flight per container. Container S's agent is
-# stopped, so each of its writes waits for the timeout (4 s); S sends three. Container Q
+# stopped, so each of its writes waits for it (or the 10 s timeout); S sends three. Container Q
 # then reads: it must get its answer while S's writes are still waiting, from the worker
 # S does not hold.
 container stuck "echo 0 >$mnt/proc/sys/net/ipv4/ip_forward"
