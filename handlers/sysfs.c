@@ -86,13 +86,22 @@ static int net_readlink(const struct pb_caller *c, const char *path, char *buf, 
 
 static int net_open(const struct pb_caller *c, struct pb_file *f)
 {
+	int acc = f->flags & O_ACCMODE;
 	char kpath[PATH_MAX];
+	int r;
 
 	kpath_of(f->path, kpath, sizeof(kpath));
 	/* Opened by the child with the caller's credentials, so the kernel decides who may
-	 * read or write; the fd keeps its sysfs (and netns) after the child is gone. */
-	return nsreq_open(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath,
-			  (f->flags & O_ACCMODE) | (f->flags & O_TRUNC), true, &f->fd);
+	 * read or write. A write-only open is a permission probe: writes go through the
+	 * child (net_write()); the fd kept for reads is read-only, and keeps its sysfs (and
+	 * netns) after the child is gone. */
+	if (acc != O_RDONLY) {
+		r = nsreq_open(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath,
+			       acc | (f->flags & O_TRUNC), false, NULL);
+		if (r < 0 || acc == O_WRONLY)
+			return r;
+	}
+	return nsreq_open(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, O_RDONLY, true, &f->fd);
 }
 
 static int net_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
@@ -109,16 +118,14 @@ static int net_write(const struct pb_caller *c, struct pb_file *f, const char *b
 		     off_t off)
 {
 	char kpath[PATH_MAX];
-	ssize_t n;
 
 	pthread_mutex_lock(&f->lock);
 	f->snap_valid = false;
-	if (f->fd >= 0) {
-		n = pwrite(f->fd, buf, size, off);
-		pthread_mutex_unlock(&f->lock);
-		return n < 0 ? negative_errno() : (int)n;
-	}
 	pthread_mutex_unlock(&f->lock);
+	/* Never through an fd in the daemon: the kernel checks these writes against the
+	 * writing task (capable(CAP_NET_ADMIN) for rps_cpus, xps_cpus and tx_maxrate,
+	 * ns_capable() over the netns's owner for mtu and flags), and the daemon is the
+	 * host's root. The child writes with the writer's credentials. */
 	kpath_of(f->path, kpath, sizeof(kpath));
 	return nsreq_write(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, buf, size, off);
 }

@@ -43,6 +43,7 @@ struct options {
 	unsigned max_files_per_container, max_files;
 	unsigned max_snap_mib_per_container, max_snap_mib;
 	struct usage_config usage;
+	unsigned max_children;
 };
 
 static void help(void)
@@ -75,6 +76,9 @@ static void help(void)
 	       "                           MiB of read snapshots kept for one container's\n"
 	       "                           open files; more get ENOMEM (default %u)\n"
 	       "      --max-snapshot-mib N the same for all containers together (default %u)\n"
+	       "      --max-children N     processes per container at once for requests that\n"
+	       "                           need one of their own (pid namespace reads,\n"
+	       "                           --max-agents 0); more get EAGAIN (default %d)\n"
 	       "      --threads N          FUSE worker threads at most (default 16)\n"
 	       "      --max-in-flight N    requests of one container served at once; more wait\n"
 	       "                           on that container; 0: no limit (default %d)\n"
@@ -97,7 +101,7 @@ static void help(void)
 	       PROCSYS_DEFAULT_MAX_FDS, NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
 	       CONTAINER_DEFAULT_MAX_FILES, CONTAINER_DEFAULT_MAX_FILES_TOTAL,
 	       CONTAINER_DEFAULT_MAX_SNAP_MIB, CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
-	       USAGE_DEFAULT_MAX_IN_FLIGHT, USAGE_DEFAULT_SLOW_MS,
+	       NSENTER_DEFAULT_MAX_CHILDREN, USAGE_DEFAULT_MAX_IN_FLIGHT, USAGE_DEFAULT_SLOW_MS,
 	       USAGE_DEFAULT_METRICS_CONTAINERS);
 }
 
@@ -131,6 +135,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_FILES,
 		OPT_SNAP_PER_CT,
 		OPT_SNAP,
+		OPT_MAX_CHILDREN,
 	};
 	enum { OPT_IN_FLIGHT = 0x200, OPT_SLOW_MS, OPT_METRICS_CONTAINERS };
 	static const struct option longopts[] = {
@@ -150,6 +155,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-in-flight", required_argument, NULL, OPT_IN_FLIGHT},
 	    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
 	    {"metrics-containers", required_argument, NULL, OPT_METRICS_CONTAINERS},
+	    {"max-children", required_argument, NULL, OPT_MAX_CHILDREN},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {},
@@ -176,6 +182,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		    .slow_ns = USAGE_DEFAULT_SLOW_MS * 1000000ull,
 		    .metrics_containers = USAGE_DEFAULT_METRICS_CONTAINERS,
 		},
+	    .max_children = NSENTER_DEFAULT_MAX_CHILDREN,
 	};
 	while ((c = getopt_long(argc, argv, "fdt:hV", longopts, NULL)) >= 0) {
 		switch (c) {
@@ -248,6 +255,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_uint(optarg, "per-container series", 0, 10000, &v) < 0)
 				return -EINVAL;
 			o->usage.metrics_containers = (unsigned)v;
+			break;
+		case OPT_MAX_CHILDREN:
+			if (parse_uint(optarg, "child limit", 1, 1000000, &v) < 0)
+				return -EINVAL;
+			o->max_children = (unsigned)v;
 			break;
 		case 'h':
 			help();
@@ -471,6 +483,7 @@ int main(int argc, char **argv)
 	    .max_agents_per_container = o.max_agents_per_container,
 	    .agent_idle_ms = o.agent_idle_s * 1000,
 	    .max_agent_fds = o.max_agent_fds,
+	    .max_children = o.max_children,
 	    .exec_children = true,
 	};
 	r = nsenter_service_new(&ncfg, &fs.nsenter);

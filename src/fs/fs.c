@@ -652,6 +652,15 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* Set by libfuse because the lock handlers exist; without them the kernel would lock
 	 * locally, across containers. */
 	conn->want |= conn->capable & (FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	/* A request must be served while its submitter still waits in the kernel: a task
+	 * that the daemon has read a request of cannot return, so its pid (and with it the
+	 * namespaces and credentials procbox serves it in) is still its own. Asynchronous
+	 * direct I/O (io_submit) and asynchronous reads would let it return, exit, and its
+	 * pid be reused by a process of another container, whose namespaces the request
+	 * would then be served in. Without them, io_submit waits like read(2). Splicing
+	 * changes nothing here; there is no writeback cache (above). */
+	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_READ;
+	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_DIO;
 	/* A write reaches the kernel's file through an agent, in one message: the kernel
 	 * splits larger ones into requests of this size at increasing offsets. */
 	if (conn->max_write > NSENTER_MSG_MAX_DATA)

@@ -2,8 +2,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -191,6 +193,15 @@ static struct nsenter_message *do_open(const struct nsenter_message *req, int *r
 	fd = open_beneath(req->path, accmode | (req->flags & (O_TRUNC | O_APPEND)) | O_NOFOLLOW);
 	if (fd < 0)
 		return error_from(fd, "open", req->path);
+	/* The open above is the permission check. The daemon never holds a writable fd of a
+	 * kernel file: a write through it would be checked against the daemon, the host's
+	 * root (capable(CAP_NET_ADMIN) at write time), so what is passed back only reads. */
+	if (req->pass_fd && accmode != O_RDONLY) {
+		safe_close(fd);
+		fd = accmode == O_RDWR ? open_beneath(req->path, O_RDONLY | O_NOFOLLOW) : -EBADF;
+		if (fd < 0 && fd != -EBADF)
+			return error_from(fd, "open", req->path);
+	}
 	if (req->pass_fd)
 		*ret_fd = fd;
 	else
@@ -387,20 +398,67 @@ static int setup_mounts(bool fresh_proc)
 	return 0;
 }
 
+/*
+ * What the child checks its parent by: the pid getppid() gives while the parent lives,
+ * or, for a child inside a pid namespace its parent is not in (getppid() is 0 there
+ * before and after the parent's death), a pipe whose other end only the parent holds.
+ */
+struct parent_check {
+	pid_t ppid;
+	int alive_fd; /* read end; -EBADF: check by ppid */
+};
+
+static bool parent_gone(const struct parent_check *pc)
+{
+	struct pollfd p = {.fd = pc->alive_fd, .events = POLLIN};
+
+	if (pc->alive_fd >= 0)
+		return poll(&p, 1, 0) != 0; /* the parent never writes: readable is POLLHUP */
+	return getppid() != pc->ppid;
+}
+
+/*
+ * After a credential change (setns() into a user namespace, taking on the caller's ids
+ * and capabilities): the kernel's commit_creds() then resets the parent-death signal to
+ * none and the dumpable flag to fs.suid_dumpable. A child without its death signal
+ * outlives its request (a container that stops it piles them up); a dumpable one can be
+ * traced by a container process of the same uid, and its /proc/<pid>/{root,cwd,fd}
+ * (the host's root, the O_PATH fds of the host's /proc/sys and /sys) opened. The parent
+ * is checked after the signal is armed: if it died in between, nothing would send it.
+ */
+static void rearm_after_cred_change(int sock, const struct parent_check *pc)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		fail(sock, negative_errno(), "PR_SET_PDEATHSIG");
+	if (parent_gone(pc))
+		_exit(EXIT_FAILURE);
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		fail(sock, negative_errno(), "PR_SET_DUMPABLE");
+}
+
 /* After joining a pid namespace only children are in it: fork, and let the parent wait
  * and pass on the exit status. The grandchild dies with the child. */
-static void fork_into_pid_namespace(int sock)
+static void fork_into_pid_namespace(int sock, struct parent_check *pc)
 {
-	pid_t pid = fork();
+	int alive[2];
+	pid_t pid;
 	int status;
 
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		fail(sock, negative_errno(), "pipe");
+	pid = fork();
 	if (pid < 0)
 		fail(sock, negative_errno(), "fork");
 	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-			_exit(EXIT_FAILURE);
+		safe_close(alive[1]);
+		*pc = (struct parent_check){.ppid = 0, .alive_fd = alive[0]};
+		rearm_after_cred_change(sock, pc);
 		return;
 	}
+	safe_close(alive[0]);
+	/* The request's socket is the grandchild's alone: the daemon sees it close when the
+	 * grandchild is gone, not when this process is. */
+	safe_close(sock);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			_exit(EXIT_FAILURE);
@@ -474,6 +532,9 @@ _Noreturn void nsenter_child_exec_main(const char *params)
 
 _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 {
+	/* Forked by the daemon with its death signal armed, through exec (which keeps it):
+	 * the parent now is the daemon, or the daemon is gone and the signal was sent. */
+	struct parent_check pc = {.ppid = getppid(), .alive_fd = -EBADF};
 	int sock = p->sock;
 	int r;
 
@@ -481,12 +542,17 @@ _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 	 * its /proc/<pid>/{mem,exe,fd}, whatever namespaces it joins. */
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		fail(sock, negative_errno(), "PR_SET_DUMPABLE");
+	/* The daemon's supplementary groups must not follow into a user namespace whose
+	 * setgroups is "deny": creds_apply() could not replace them there. */
+	if (setgroups(0, NULL) < 0)
+		fail(sock, negative_errno(), "setgroups");
 
 	r = ns_join(p->ns_fds);
 	if (r < 0)
 		fail(sock, r, "setns");
+	rearm_after_cred_change(sock, &pc);
 	if (p->ns_fds[NS_PID] >= 0)
-		fork_into_pid_namespace(sock);
+		fork_into_pid_namespace(sock, &pc);
 	for (int t = 0; t < _NS_TYPE_MAX; t++)
 		safe_close(p->ns_fds[t]);
 
@@ -504,7 +570,14 @@ _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 		r = creds_apply(&p->creds);
 		if (r < 0)
 			fail(sock, r, "set credentials");
+		rearm_after_cred_change(sock, &pc);
 	}
+	safe_close(pc.alive_fd);
+	pc.alive_fd = -EBADF;
+	/* Tests set PROCBOX_TEST_STOP_CHILDREN to play a container that stops the one-shot
+	 * children in its pid namespace as soon as they take its credentials. */
+	if (!p->agent && getenv("PROCBOX_TEST_STOP_CHILDREN"))
+		raise(SIGSTOP);
 
 	do {
 		_cleanup_message_ struct nsenter_message *req = NULL, *resp = NULL;

@@ -29,6 +29,7 @@ struct nsenter_event {
 	pid_t child_pid;
 	int child_pidfd; /* one-shot children only; agents belong to the service */
 	bool owns_child; /* a one-shot child of this event, still to be reaped */
+	bool counted;	 /* it counts against its container's children */
 	int sock;
 };
 
@@ -206,16 +207,27 @@ static int send_oneshot(struct nsenter_event *ev, struct nsenter_child_params *p
 	_cleanup_close_ int child_sock = -EBADF;
 	int sv[2], r;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return negative_errno();
+	/* Bounded per container, so that one that stops its children (they are in its pid
+	 * namespace, with its credentials) holds only so many workers. */
+	r = nsenter_service_child_acquire(ev->svc, ev->tag);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = negative_errno();
+		nsenter_service_reap_counted(ev->svc, 0, -EBADF, false, ev->tag);
+		return r;
+	}
 	ev->sock = sv[0];
 	child_sock = sv[1];
 	p->sock = child_sock;
 	p->agent = false;
 	r = nsenter_service_spawn(ev->svc, p, &ev->child_pid, &ev->child_pidfd);
-	if (r < 0)
+	if (r < 0) {
+		nsenter_service_reap_counted(ev->svc, 0, -EBADF, false, ev->tag);
 		return r;
+	}
 	ev->owns_child = true;
+	ev->counted = true;
 	return transport_send(ev->sock, ev->req, -EBADF);
 }
 
@@ -223,7 +235,8 @@ static void release_child(struct nsenter_event *ev, bool kill_first)
 {
 	ev->sock = safe_close(ev->sock);
 	if (ev->owns_child)
-		nsenter_service_reap(ev->svc, ev->child_pid, ev->child_pidfd, kill_first);
+		nsenter_service_reap_counted(ev->svc, ev->child_pid, ev->child_pidfd, kill_first,
+					     ev->counted ? ev->tag : 0);
 	ev->owns_child = false;
 	ev->child_pidfd = -EBADF;
 }

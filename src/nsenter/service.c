@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "nsenter/service.h"
 #include "nsenter/transport.h"
 #include "util/fdutil.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 
 struct spawn_job {
@@ -28,6 +30,20 @@ struct spawn_job {
 	bool done;
 	bool taken; /* the spawner is forking it: it will be done shortly */
 	struct spawn_job *next;
+};
+
+/* A child that did not go when it should have: the reaper thread waits for it. */
+struct abandoned {
+	pid_t pid;
+	int pidfd;
+	uint64_t tag;
+	bool counted;
+	struct abandoned *next;
+};
+
+struct tag_count {
+	uint64_t tag;
+	unsigned n;
 };
 
 struct cached_fd {
@@ -66,9 +82,17 @@ struct nsenter_service {
 
 	uint64_t own_ns[_NS_TYPE_MAX];
 
-	pthread_mutex_t lock; /* agents list and stats */
+	pthread_mutex_t lock; /* agents list, stats, child counts, abandoned children */
 	struct agent *agents;
 	struct nsenter_stats stats;
+	struct tag_count *counts; /* containers with one-shot children alive */
+	size_t n_counts, cap_counts;
+
+	pthread_t reaper;
+	bool reaper_running;
+	int reaper_wake; /* eventfd */
+	bool reaper_stopping;
+	struct abandoned *abandoned;
 };
 
 static int64_t now_ms(void)
@@ -239,31 +263,250 @@ done:
 	pthread_mutex_unlock(&s->lock);
 }
 
-void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first)
+/* Under s->lock. */
+static void child_release_locked(struct nsenter_service *s, uint64_t tag)
 {
+	for (size_t i = 0; i < s->n_counts; i++)
+		if (s->counts[i].tag == tag) {
+			if (--s->counts[i].n == 0)
+				s->counts[i] = s->counts[--s->n_counts];
+			return;
+		}
+}
+
+int nsenter_service_child_acquire(struct nsenter_service *s, uint64_t tag)
+{
+	struct tag_count *c = NULL;
+	int r = 0;
+
+	if (tag == 0)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->n_counts; i++)
+		if (s->counts[i].tag == tag)
+			c = &s->counts[i];
+	if (!c) {
+		if (s->n_counts == s->cap_counts) {
+			size_t cap = s->cap_counts ? 2 * s->cap_counts : 16;
+			struct tag_count *n = realloc(s->counts, cap * sizeof(*n));
+
+			if (!n) {
+				pthread_mutex_unlock(&s->lock);
+				return -ENOMEM;
+			}
+			s->counts = n;
+			s->cap_counts = cap;
+		}
+		c = &s->counts[s->n_counts++];
+		*c = (struct tag_count){.tag = tag};
+	}
+	if (c->n >= s->cfg.max_children)
+		r = -EAGAIN;
+	else
+		c->n++;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void reaped(struct nsenter_service *s, uint64_t tag, bool counted)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stats.reaped++;
+	if (counted)
+		child_release_locked(s, tag);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool pid_in_children_of(pid_t parent, pid_t pid)
+{
+	_cleanup_free_ char *list = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+	if (read_full_file(path, &list, NULL) < 0)
+		return false;
+	for (char *p = list; *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v == pid)
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+/*
+ * Kills what a child forked (the one that serves a request inside a pid namespace) before
+ * the child itself, so the child reaps it: killed the other way round, it would be
+ * reparented to the host's init. Its death signal is the fallback. The pid is checked
+ * again after the pidfd is open, so a recycled pid is never signalled.
+ */
+static void kill_children_of(pid_t pid)
+{
+	_cleanup_free_ char *list = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	if (read_full_file(path, &list, NULL) < 0)
+		return;
+	for (char *p = list; *p;) {
+		_cleanup_close_ int fd = -EBADF;
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v <= 0)
+			break;
+		p = end;
+		fd = (int)syscall(SYS_pidfd_open, (pid_t)v, 0);
+		if (fd >= 0 && pid_in_children_of(pid, (pid_t)v))
+			(void)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	}
+}
+
+/* How long a worker waits for a child that should be exiting (it replied, or was sent
+ * SIGKILL) before leaving it to the reaper thread. */
+#define REAP_WAIT_MS 200
+
+static void reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first, uint64_t tag,
+		 bool counted)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	struct abandoned *a;
 	siginfo_t si;
 
-	if (pid <= 0)
+	if (pid <= 0) {
+		/* nothing was started: only the count to give back */
+		if (counted) {
+			pthread_mutex_lock(&s->lock);
+			child_release_locked(s, tag);
+			pthread_mutex_unlock(&s->lock);
+		}
 		return;
+	}
 	if (pidfd < 0) {
 		reap_by_pid(s, pid, kill_first);
+		if (counted) {
+			pthread_mutex_lock(&s->lock);
+			child_release_locked(s, tag);
+			pthread_mutex_unlock(&s->lock);
+		}
 		return;
 	}
-	if (!kill_first) {
-		/* A child exits right after its reply; one that does not (stopped, or
-		 * stuck in a namespace) gets the request timeout, then SIGKILL. */
-		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		if (poll(&p, 1, s->cfg.timeout_ms) <= 0)
-			kill_first = true;
-	}
-	if (kill_first)
+	/* A child exits right after its reply; one that does not (stopped, or stuck in a
+	 * namespace) is killed. */
+	if (!kill_first && poll(&p, 1, REAP_WAIT_MS) <= 0)
+		kill_first = true;
+	if (kill_first) {
+		kill_children_of(pid);
 		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		if (poll(&p, 1, REAP_WAIT_MS) <= 0) {
+			/* Still there: the reaper thread waits for it, not this worker. */
+			a = malloc(sizeof(*a));
+			if (a) {
+				*a = (struct abandoned){pid, pidfd, tag, counted, NULL};
+				pthread_mutex_lock(&s->lock);
+				a->next = s->abandoned;
+				s->abandoned = a;
+				pthread_mutex_unlock(&s->lock);
+				(void)eventfd_write(s->reaper_wake, 1);
+				return;
+			}
+		}
+	}
 	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
 	safe_close(pidfd);
+	reaped(s, tag, counted);
+}
+
+void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first)
+{
+	reap(s, pid, pidfd, kill_first, 0, false);
+}
+
+void nsenter_service_reap_counted(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first,
+				  uint64_t tag)
+{
+	reap(s, pid, pidfd, kill_first, tag, true);
+}
+
+/*
+ * Waits for the children workers left behind (reap()). At shutdown, after a last second,
+ * what is still stuck is left: a restart must not hang on a child the kernel cannot end.
+ */
+static void *reaper_main(void *arg)
+{
+	struct nsenter_service *s = arg;
+	int64_t deadline = -1;
+
+	for (;;) {
+		_cleanup_free_ struct pollfd *fds = NULL;
+		size_t n = 0, i = 0;
+		bool stopping;
+		eventfd_t v;
+		int timeout;
+
+		pthread_mutex_lock(&s->lock);
+		stopping = s->reaper_stopping;
+		for (struct abandoned *a = s->abandoned; a; a = a->next)
+			n++;
+		fds = calloc(n + 1, sizeof(*fds));
+		if (fds) {
+			fds[i++] = (struct pollfd){.fd = s->reaper_wake, .events = POLLIN};
+			for (struct abandoned *a = s->abandoned; a; a = a->next)
+				fds[i++] = (struct pollfd){.fd = a->pidfd, .events = POLLIN};
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (stopping && deadline < 0)
+			deadline = now_ms() + 1000;
+		if (stopping && (n == 0 || now_ms() >= deadline))
+			break;
+		timeout = stopping ? (int)MAX(deadline - now_ms(), 0) : -1;
+		if (!fds) {
+			usleep(100000);
+			continue;
+		}
+		if (poll(fds, i, timeout) < 0 && errno != EINTR)
+			usleep(100000);
+		if (fds[0].revents)
+			(void)eventfd_read(s->reaper_wake, &v);
+		for (size_t k = 1; k < i; k++) {
+			struct abandoned *gone = NULL;
+			siginfo_t si;
+
+			if (!fds[k].revents)
+				continue;
+			pthread_mutex_lock(&s->lock);
+			for (struct abandoned **pp = &s->abandoned; *pp; pp = &(*pp)->next)
+				if ((*pp)->pidfd == fds[k].fd) {
+					gone = *pp;
+					*pp = gone->next;
+					break;
+				}
+			pthread_mutex_unlock(&s->lock);
+			if (!gone)
+				continue;
+			while (waitid(P_PIDFD, (id_t)gone->pidfd, &si, WEXITED) < 0 &&
+			       errno == EINTR)
+				;
+			safe_close(gone->pidfd);
+			reaped(s, gone->tag, gone->counted);
+			free(gone);
+		}
+	}
 	pthread_mutex_lock(&s->lock);
-	s->stats.reaped++;
+	while (s->abandoned) {
+		struct abandoned *a = s->abandoned;
+
+		s->abandoned = a->next;
+		safe_close(a->pidfd);
+		free(a);
+	}
 	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }
 
 void nsenter_service_count_timeout(struct nsenter_service *s)
@@ -289,12 +532,21 @@ int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter
 		s->cfg.agent_idle_ms = NSENTER_DEFAULT_AGENT_IDLE_MS;
 	if (s->cfg.max_agent_fds == 0)
 		s->cfg.max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS;
+	if (s->cfg.max_children == 0)
+		s->cfg.max_children = NSENTER_DEFAULT_MAX_CHILDREN;
+	s->reaper_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->reaper_wake < 0) {
+		r = negative_errno();
+		free(s);
+		return r;
+	}
 	s->daemon_pid = getpid();
 	s->exe_fd = -EBADF;
 	if (s->cfg.exec_children) {
 		s->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 		if (s->exe_fd < 0) {
 			r = negative_errno();
+			safe_close(s->reaper_wake);
 			free(s);
 			return r;
 		}
@@ -314,10 +566,17 @@ int nsenter_service_new(const struct nsenter_service_config *cfg, struct nsenter
 	}
 	pthread_mutex_init(&s->lock, NULL);
 
-	r = -pthread_create(&s->spawner, NULL, spawner_main, s);
+	r = -pthread_create(&s->reaper, NULL, reaper_main, s);
 	if (r < 0) {
 		safe_close(s->exe_fd);
+		safe_close(s->reaper_wake);
 		free(s);
+		return r;
+	}
+	s->reaper_running = true;
+	r = -pthread_create(&s->spawner, NULL, spawner_main, s);
+	if (r < 0) {
+		nsenter_service_free(s);
 		return r;
 	}
 	s->spawner_running = true;
@@ -793,6 +1052,15 @@ void nsenter_service_free(struct nsenter_service *s)
 		pthread_mutex_unlock(&s->spawn_lock);
 		pthread_join(s->spawner, NULL);
 	}
+	if (s->reaper_running) {
+		pthread_mutex_lock(&s->lock);
+		s->reaper_stopping = true;
+		pthread_mutex_unlock(&s->lock);
+		(void)eventfd_write(s->reaper_wake, 1);
+		pthread_join(s->reaper, NULL);
+	}
+	safe_close(s->reaper_wake);
+	free(s->counts);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->spawn_lock);
 	pthread_cond_destroy(&s->spawn_cond);

@@ -28,6 +28,10 @@ struct nsenter_service_config {
 	/* Children exec the daemon's binary (procbox --nsenter-child) right after the fork
 	 * (see nsenter_child_exec()); else they run on in the forked copy. */
 	bool exec_children;
+	/* One-shot children (pid-namespace requests, --max-agents 0) alive at once per
+	 * container, counted until reaped; default 4. A container that stops its children
+	 * then holds at most this many FUSE workers, and its further requests get EAGAIN. */
+	unsigned max_children;
 };
 
 #define NSENTER_DEFAULT_TIMEOUT_MS 2000
@@ -35,6 +39,7 @@ struct nsenter_service_config {
 #define NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER 64
 #define NSENTER_DEFAULT_AGENT_IDLE_MS 30000
 #define NSENTER_DEFAULT_MAX_AGENT_FDS 64
+#define NSENTER_DEFAULT_MAX_CHILDREN 4
 
 struct nsenter_service;
 
@@ -84,8 +89,16 @@ struct agent_key {
 /* Forks a child running nsenter_child_main(p); returns its pid and a pidfd. */
 int nsenter_service_spawn(struct nsenter_service *s, const struct nsenter_child_params *p,
 			  pid_t *ret_pid, int *ret_pidfd);
-/* Kills (if kill_first) and reaps a child of the service; closes pidfd. */
+/* Kills (if kill_first) and reaps a child of the service; closes pidfd. A child that does
+ * not go at once (stopped, stuck) is left to the service's reaper thread, killed: the
+ * caller never waits on it. */
 void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first);
+/* A one-shot child for the container tagged `tag` (0: none, not counted): -EAGAIN when it
+ * has max_children alive. Each 0 returned is given back by nsenter_service_reap_counted(). */
+int nsenter_service_child_acquire(struct nsenter_service *s, uint64_t tag);
+/* nsenter_service_reap() for a child acquired for `tag`: the count drops once it is gone. */
+void nsenter_service_reap_counted(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first,
+				  uint64_t tag);
 void nsenter_service_count_timeout(struct nsenter_service *s);
 
 struct agent;
