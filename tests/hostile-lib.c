@@ -136,6 +136,8 @@ int hct_start(const struct hct_opts *o, struct hct *ret)
 			r = -ECHILD;
 			goto fail;
 		}
+		if (o->setgroups_deny)
+			write_map(pid, "setgroups", "deny");
 		write_map(pid, "uid_map", HCT_MAP);
 		write_map(pid, "gid_map", HCT_MAP);
 		if (xwrite(down[1], "g", 1) < 0) {

@@ -26,6 +26,7 @@ struct hct_opts {
 	bool userns; /* own user namespace (HCT_MAP); else the container's root is host uid 0 */
 	bool pidns;  /* own pid namespace */
 	bool netns;
+	bool setgroups_deny; /* with userns: setgroups "deny", as unshare -r makes it */
 	const char *procsys; /* bound over /proc/sys in the container; NULL: nothing bound */
 	/* One more bind, made as the host's root before any namespace but the mount
 	 * namespace: the path walk through procbox is then the host's, not the container's. */

@@ -1285,3 +1285,113 @@ Test(hostile, a_dead_containers_entry_is_never_handed_to_a_new_one)
 	if (reused == 0)
 		cr_skip_test("the kernel never reused a user namespace inode: nothing to check");
 }
+
+/* ---- writes to /sys/devices/virtual/net: the kernel decides, against the writer ---- */
+
+static int do_mount_sysfs(const void *p, char *out, size_t outsz)
+{
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		snprintf(out, outsz, "mount sysfs: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+struct net_case {
+	const char *file; /* below /sys/devices/virtual/net/lo */
+	const char *value;
+};
+
+/* Writes every case in turn: "<write result> <value read back>" per line. */
+struct net_arg {
+	const char *root; /* "/sys" or the daemon's <mnt>/sys */
+	const struct net_case *cases;
+	size_t n;
+};
+
+static int do_net_writes(const void *p, char *out, size_t outsz)
+{
+	const struct net_arg *a = p;
+	size_t len = 0;
+
+	for (size_t i = 0; i < a->n && len < outsz; i++) {
+		char path[512], v[256];
+		ssize_t n;
+		int r;
+
+		snprintf(path, sizeof(path), "%s/devices/virtual/net/lo/%s", a->root,
+			 a->cases[i].file);
+		n = hct_write_file(path, a->cases[i].value, strlen(a->cases[i].value), 0);
+		r = hct_read_file(path, v, sizeof(v));
+		len += (size_t)snprintf(out + len, outsz - len, "%s: %zd %s\n", a->cases[i].file, n,
+					r >= 0 ? v : strerror(-r));
+	}
+	return 0;
+}
+
+/*
+ * The same writes, in two containers of the same kind: one straight to a sysfs mounted in
+ * its network namespace (the kernel's answer), one through procbox. The kernel checks them
+ * against the writing task (capable(CAP_NET_ADMIN) for rps_cpus, CAP_NET_ADMIN over the
+ * netns's owner for mtu and flags): written by the daemon, they would all succeed.
+ */
+static void net_writes(const struct hct_opts *o, unsigned how, const struct net_case *cases,
+		       size_t n, char *kernel, char *procbox, size_t size)
+{
+	char root[256];
+	struct net_arg a = {"/sys", cases, n};
+	struct hct k, p;
+
+	ct_start(o, false, &k);
+	cr_assert_eq(hct_call(&k, 0, do_mount_sysfs, NULL, kernel, size), 0, "%s", kernel);
+	cr_assert_eq(hct_call(&k, how, do_net_writes, &a, kernel, size), 0);
+	hct_stop(&k);
+
+	daemon_path(&d, "sys", root, sizeof(root));
+	a.root = root;
+	ct_start(o, true, &p);
+	cr_assert_eq(hct_call(&p, how, do_net_writes, &a, procbox, size), 0);
+	hct_stop(&p);
+	cr_log_info("kernel:\n%sprocbox:\n%s", kernel, procbox);
+}
+
+Test(hostile, net_writes_of_a_user_namespaced_root_get_the_kernels_answer)
+{
+	static const struct net_case cases[] = {
+	    {"queues/rx-0/rps_cpus", "1"},
+	    {"mtu", "1400"},
+	    {"flags", "0x9"},
+	};
+	char kernel[2048], procbox[2048];
+
+	if (access("/sys/class/net/lo/queues/rx-0/rps_cpus", F_OK) < 0)
+		cr_skip_test("no rps_cpus (CONFIG_RPS) on this kernel");
+	net_writes(&userns_ct, 0, cases, ELEMENTSOF(cases), kernel, procbox, sizeof(kernel));
+	/* rps_cpus is the host's to set; mtu and flags of its own interface the
+	 * container's root may set */
+	cr_assert(strstr(kernel, "rps_cpus: -1 ") != NULL, "the kernel allowed it:\n%s", kernel);
+	cr_assert(strstr(kernel, "mtu: 4 1400") != NULL, "the kernel refused it:\n%s", kernel);
+	cr_assert(strstr(kernel, "flags: 3 0x9") != NULL, "the kernel refused it:\n%s", kernel);
+	cr_assert_str_eq(procbox, kernel);
+	stop_daemon_cleanly();
+}
+
+Test(hostile, net_writes_of_a_host_root_without_net_admin_get_the_kernels_answer)
+{
+	static const struct net_case cases[] = {
+	    {"queues/rx-0/rps_cpus", "1"},
+	    {"mtu", "1400"},
+	    {"flags", "0x9"},
+	};
+	char kernel[2048], procbox[2048];
+
+	if (access("/sys/class/net/lo/queues/rx-0/rps_cpus", F_OK) < 0)
+		cr_skip_test("no rps_cpus (CONFIG_RPS) on this kernel");
+	net_writes(&hostroot_ct, HCT_DOCKER_CAPS, cases, ELEMENTSOF(cases), kernel, procbox,
+		   sizeof(kernel));
+	cr_assert(strstr(kernel, "rps_cpus: -1 ") && strstr(kernel, "mtu: -1 65536") &&
+		      strstr(kernel, "flags: -1 0x8"),
+		  "the kernel allowed some:\n%s", kernel);
+	cr_assert_str_eq(procbox, kernel);
+	stop_daemon_cleanly();
+}
