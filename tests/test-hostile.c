@@ -10,13 +10,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/aio_abi.h>
 #include <linux/fuse.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -1394,4 +1398,433 @@ Test(hostile, net_writes_of_a_host_root_without_net_admin_get_the_kernels_answer
 		  "the kernel allowed some:\n%s", kernel);
 	cr_assert_str_eq(procbox, kernel);
 	stop_daemon_cleanly();
+}
+
+/* ---- procbox's children against a container that stops them ---- */
+
+static char saved_suid_dumpable[16];
+
+static void children_teardown(void)
+{
+	if (saved_suid_dumpable[0])
+		(void)write_file("/proc/sys/fs/suid_dumpable", saved_suid_dumpable);
+	saved_suid_dumpable[0] = 0;
+	teardown();
+}
+
+TestSuite(children, .init = need_root, .fini = children_teardown, .timeout = 120);
+
+/* The daemon with PROCBOX_TEST_STOP_CHILDREN: its one-shot children (those serving inside
+ * a pid namespace) stop themselves once they took the caller's credentials, as a
+ * container that stops every process of its own it can would make them. */
+static void start_daemon_stopping_children(const char *timeout_ms)
+{
+	const char *args[] = {"--timeout", timeout_ms, NULL};
+
+	cr_assert_eq(setenv("PROCBOX_TEST_STOP_CHILDREN", "1", 1), 0);
+	cr_assert_eq(daemon_start(&d, args), 0, "the daemon must start");
+	unsetenv("PROCBOX_TEST_STOP_CHILDREN");
+	daemon_path(&d, "proc/sys", procsys, sizeof(procsys));
+}
+
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_line(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* The daemon's descendants (children and theirs) that are stopped. */
+static int stopped_descendants(pid_t *ret, pid_t *ret_parent, int max)
+{
+	struct victims v = {0};
+	int n = 0;
+
+	if (daemon_children(&d, v.pid, ELEMENTSOF(v.pid)) <= 0)
+		return 0;
+	v.n = daemon_children(&d, v.pid, ELEMENTSOF(v.pid));
+	for (int i = 0; i < v.n && n < max; i++) {
+		char path[64], buf[1024];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", v.pid[i], v.pid[i]);
+		if (read_line(path, buf, sizeof(buf)) < 0)
+			continue;
+		for (char *s = strtok(buf, " "); s && n < max; s = strtok(NULL, " ")) {
+			pid_t pid = atoi(s);
+
+			if (proc_state(pid) == 'T') {
+				if (ret_parent)
+					ret_parent[n] = v.pid[i];
+				ret[n++] = pid;
+			}
+		}
+	}
+	return n;
+}
+
+/* A read in the background, from its own process, and when it ended among the others. */
+struct bg_read {
+	volatile int done;
+	int r;
+	int seq; /* 1 for the first background read to end, 2 for the next... */
+	char out[128];
+};
+
+static int *bg_seq; /* shared */
+
+static pid_t bg_read_start(const struct hct *c, const char *path, struct bg_read *res)
+{
+	pid_t p = fork();
+
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		char out[128];
+		int r = hct_call(c, 0, do_read, path, out, sizeof(out));
+
+		res->r = r;
+		snprintf(res->out, sizeof(res->out), "%s", out);
+		res->seq = __atomic_add_fetch(bg_seq, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&res->done, 1, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	return p;
+}
+
+static void *shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(p, MAP_FAILED);
+	memset(p, 0, size);
+	return p;
+}
+
+static int wait_stopped(pid_t *ret, pid_t *ret_parent, int want, int ms)
+{
+	int n = 0;
+
+	for (int64_t end = hct_now_ms() + ms; hct_now_ms() < end; usleep(10000)) {
+		n = stopped_descendants(ret, ret_parent, want);
+		if (n >= want)
+			break;
+	}
+	return n;
+}
+
+static void reap_pid(pid_t p)
+{
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Orphans of the daemon's tree come to this process, not to the host's pid 1, so a
+ * child that outlived its request can be found and reaped here. */
+static void become_subreaper(void)
+{
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+}
+
+static bool exits_within(int pidfd, int ms)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1;
+}
+
+Test(children, stopped_pid_namespace_children_die_with_their_request)
+{
+	struct bg_read *res = shared_alloc(4096);
+	pid_t g, parent, reader;
+	int pidfd;
+	struct hct c;
+
+	bg_seq = (int *)(res + 2);
+	become_subreaper();
+	start_daemon_stopping_children("1500");
+	ct_start(&userns_ct, true, &c);
+
+	/* Its parent killed (the daemon's worker gave up on it, or the daemon died): the
+	 * child inside the container's pid namespace must die too, though taking the
+	 * container's credentials reset its death signal. */
+	reader = bg_read_start(&c, "/proc/sys/kernel/ns_last_pid", &res[0]);
+	cr_assert_eq(wait_stopped(&g, &parent, 1, 10000), 1, "no stopped child appeared");
+	pidfd = (int)syscall(SYS_pidfd_open, g, 0);
+	cr_assert_geq(pidfd, 0);
+	kill(parent, SIGKILL);
+	cr_expect(exits_within(pidfd, 5000), "child %d outlived its parent %d", g, parent);
+	kill(g, SIGKILL);
+	close(pidfd);
+	reap_pid(reader);
+	cr_expect_lt(res[0].r, 0, "the request succeeded: %s", res[0].out);
+
+	/* Its request timed out: the daemon ends it, and reaps it. */
+	reader = bg_read_start(&c, "/proc/sys/kernel/ns_last_pid", &res[1]);
+	cr_assert_eq(wait_stopped(&g, &parent, 1, 10000), 1, "no stopped child appeared");
+	pidfd = (int)syscall(SYS_pidfd_open, g, 0);
+	cr_assert_geq(pidfd, 0);
+	reap_pid(reader);
+	cr_expect_eq(res[1].r, -ETIMEDOUT, "%s", res[1].out);
+	cr_expect(exits_within(pidfd, 5000), "child %d outlived its request", g);
+	cr_expect_eq(proc_state(g), 0, "child %d is still there (state %c)", g, proc_state(g));
+	kill(g, SIGKILL);
+	close(pidfd);
+	/* what this process had to reap is a failure already reported */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	hct_stop(&c);
+	stop_daemon_cleanly();
+}
+
+/*
+ * What a container's root tries on a child of procbox that runs as its own uid: its root,
+ * cwd and fds are the host's (/, the O_PATH fds of the host's /proc/sys and /sys), and
+ * with fs.suid_dumpable=1 a dumpable child would hand them over. Returns how many
+ * succeeded.
+ */
+static int do_reach(const void *p, char *out, size_t outsz)
+{
+	const struct victims *v = p;
+	int allowed = 0;
+
+	for (int i = 0; i < v->n; i++) {
+		static const char *const links[] = {"root", "cwd", "exe"};
+		pid_t pid = v->pid[i];
+		char path[64], buf[256];
+		DIR *dir;
+		int fd, r;
+
+		for (size_t k = 0; k < ELEMENTSOF(links); k++) {
+			snprintf(path, sizeof(path), "/proc/%d/%s", pid, links[k]);
+			r = readlink(path, buf, sizeof(buf)) < 0 ? -errno : 0;
+			report(out, outsz, pid, path + 6, r);
+			allowed += r >= 0;
+			fd = open(path, O_PATH | O_CLOEXEC);
+			r = fd < 0 ? -errno : 0;
+			report(out, outsz, pid, "open it", r);
+			allowed += r >= 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+		dir = opendir(path);
+		report(out, outsz, pid, "opendir fd", dir ? 0 : -errno);
+		if (dir) {
+			allowed++;
+			closedir(dir);
+		}
+		for (int n = 0; n < 16; n++) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, n);
+			fd = open(path, O_PATH | O_CLOEXEC);
+			if (fd < 0 && errno == ENOENT)
+				continue;
+			r = fd < 0 ? -errno : 0;
+			report(out, outsz, pid, path + 6, r);
+			allowed += r >= 0;
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	return allowed;
+}
+
+static void status_line(pid_t pid, const char *key, char *buf, size_t size)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0) {
+			snprintf(buf, size, "%.200s", line + strlen(key));
+			break;
+		}
+	fclose(f);
+}
+
+#define HOST_GROUP 4242
+
+Test(children, children_are_not_dumpable_and_hold_nothing_a_container_can_reach)
+{
+	static const struct hct_opts deny_ct = {
+	    .userns = true, .pidns = true, .netns = true, .setgroups_deny = true};
+	static char out[16384];
+	struct bg_read *res = shared_alloc(4096);
+	struct victims v = {0};
+	gid_t host_group = HOST_GROUP;
+	pid_t g, reader;
+	struct hct c;
+	int allowed;
+
+	bg_seq = (int *)(res + 2);
+	become_subreaper();
+	/* fs.suid_dumpable=1: taking a container's credentials then leaves a task dumpable,
+	 * unless it says otherwise after the change */
+	cr_assert_eq(read_line("/proc/sys/fs/suid_dumpable", saved_suid_dumpable,
+			       sizeof(saved_suid_dumpable)),
+		     0);
+	cr_assert_eq(write_file("/proc/sys/fs/suid_dumpable", "1"), 0);
+	/* a supplementary group of the daemon's, which a user namespace whose setgroups is
+	 * "deny" would let its children keep */
+	cr_assert_eq(setgroups(1, &host_group), 0);
+	start_daemon_stopping_children("3000");
+	ct_start(&deny_ct, true, &c);
+
+	/* an agent with the container root's credentials, and a one-shot child in its pid
+	 * namespace, held stopped */
+	cr_assert_str_eq(ct_read(&c, 0, "/proc/sys/net/ipv4/ip_default_ttl"), "64");
+	reader = bg_read_start(&c, "/proc/sys/kernel/ns_last_pid", &res[0]);
+	cr_assert_eq(wait_stopped(&g, NULL, 1, 10000), 1, "no stopped child appeared");
+	victims_of(&v);
+	cr_assert_geq(v.n, 3, "an agent, a child and its child");
+
+	for (int i = 0; i < v.n; i++) {
+		char path[64], groups[256];
+		struct stat st;
+
+		/* /proc/<pid> of a task that is not dumpable belongs to root */
+		snprintf(path, sizeof(path), "/proc/%d/status", v.pid[i]);
+		cr_assert_eq(stat(path, &st), 0);
+		cr_expect_eq(st.st_uid, 0, "%d is dumpable (its /proc files are uid %u's)",
+			     v.pid[i], st.st_uid);
+		status_line(v.pid[i], "Groups:", groups, sizeof(groups));
+		cr_expect(strstr(groups, "4242") == NULL, "%d keeps the host's groups:%s", v.pid[i],
+			  groups);
+	}
+	allowed = hct_call(&c, 0, do_reach, &v, out, sizeof(out));
+	cr_expect_eq(allowed, 0, "the container reached procbox's children:\n%s", out);
+	cr_log_info("%s", out);
+	v.signals_allowed = true;
+	allowed = hct_call(&c, HCT_NO_PIDNS, do_reach, &v, out, sizeof(out));
+	cr_expect_eq(allowed, 0, "outside its pid namespace, it reached them:\n%s", out);
+
+	reap_pid(reader);
+	hct_stop(&c);
+	stop_daemon_cleanly();
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/*
+ * 16 reads at once (as many as the FUSE workers) by a container whose children stop: at
+ * most --max-children of them wait for their child, the others are refused at once, and
+ * another container is served meanwhile. Checked by order, not by time: the other
+ * container's read ends before any of the waiting ones.
+ */
+Test(children, stopped_children_of_one_container_never_stall_another)
+{
+	enum { N = 16 };
+	struct bg_read *res = shared_alloc(8192);
+	pid_t readers[N], other, stopped[N];
+	int n_stopped = 0, n_done = 0, first_waiting = 0;
+	struct hct a, b;
+
+	bg_seq = (int *)(res + N + 1);
+	become_subreaper();
+	start_daemon_stopping_children("6000");
+	ct_start(&userns_ct, true, &a);
+	ct_start(&userns_ct, true, &b);
+	/* b's agent exists before the flood, so that b needs nothing a's requests hold but
+	 * a FUSE worker */
+	cr_assert_str_eq(ct_read(&b, 0, "/proc/sys/net/ipv4/ip_default_ttl"), "64");
+
+	for (int i = 0; i < N; i++)
+		readers[i] = bg_read_start(&a, "/proc/sys/kernel/ns_last_pid", &res[i]);
+	/* every read of a's either refused or held by a stopped child */
+	for (int64_t end = hct_now_ms() + 5000; hct_now_ms() < end; usleep(20000)) {
+		n_done = 0;
+		for (int i = 0; i < N; i++)
+			n_done += __atomic_load_n(&res[i].done, __ATOMIC_SEQ_CST);
+		n_stopped = stopped_descendants(stopped, NULL, N);
+		if (n_done + n_stopped >= N)
+			break;
+	}
+	cr_log_info("%d refused, %d waiting on a stopped child", n_done, n_stopped);
+	other = bg_read_start(&b, "/proc/sys/net/ipv4/ip_default_ttl", &res[N]);
+	reap_pid(other);
+	for (int i = 0; i < N; i++)
+		reap_pid(readers[i]);
+
+	cr_expect_eq(res[N].r, 0, "the other container's read: %s", res[N].out);
+	for (int i = 0; i < N; i++) {
+		if (res[i].r == -EAGAIN)
+			continue;
+		cr_expect_eq(res[i].r, -ETIMEDOUT, "read %d: %s", i, res[i].out);
+		if (!first_waiting || res[i].seq < first_waiting)
+			first_waiting = res[i].seq;
+	}
+	cr_expect(first_waiting == 0 || res[N].seq < first_waiting,
+		  "the other container was served only after a stopped child's request ended "
+		  "(%d waiting)",
+		  n_stopped);
+	cr_expect_leq(n_stopped, 4, "more children than --max-children at once");
+	hct_stop(&a);
+	hct_stop(&b);
+	stop_daemon_cleanly();
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* io_submit() of an O_DIRECT read of path; returns how many answers were there as soon
+ * as it returned (then waits for the answer). */
+static int do_io_submit(const void *p, char *out, size_t outsz)
+{
+	static char buf[4096] __attribute__((aligned(4096)));
+	struct iocb cb = {0}, *cbs[1] = {&cb};
+	struct timespec zero = {0};
+	aio_context_t ctx = 0;
+	struct io_event ev;
+	int fd, ready, r;
+
+	fd = open(p, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return snprintf(out, outsz, "open: %s", strerror(errno)), -errno;
+	if (syscall(SYS_io_setup, 1, &ctx) < 0)
+		return snprintf(out, outsz, "io_setup: %s", strerror(errno)), -errno;
+	cb.aio_fildes = (uint32_t)fd;
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_buf = (uint64_t)(uintptr_t)buf;
+	cb.aio_nbytes = sizeof(buf);
+	r = (int)syscall(SYS_io_submit, ctx, 1, cbs);
+	if (r != 1)
+		return snprintf(out, outsz, "io_submit: %d %s", r, strerror(errno)), -EIO;
+	ready = (int)syscall(SYS_io_getevents, ctx, 0, 1, &ev, &zero);
+	if (ready == 0)
+		(void)syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL);
+	snprintf(out, outsz, "read: %lld", (long long)ev.res);
+	syscall(SYS_io_destroy, ctx);
+	close(fd);
+	return ready;
+}
+
+/*
+ * A request is served while its submitter waits: io_submit() of an O_DIRECT read returns
+ * only once it was answered. With asynchronous direct I/O it would return at once, and
+ * the submitter could exit and its pid be reused in another container before the read is
+ * served, in that container's namespaces. The read is held (its child stops) so that the
+ * answer cannot come before io_submit() returns by chance.
+ */
+Test(children, io_submit_waits_for_its_answer)
+{
+	char out[256];
+	struct hct c;
+	int r;
+
+	become_subreaper();
+	start_daemon_stopping_children("1000");
+	ct_start(&userns_ct, true, &c);
+	r = hct_call(&c, 0, do_io_submit, "/proc/sys/kernel/ns_last_pid", out, sizeof(out));
+	cr_expect_eq(r, 1, "io_submit returned before its read was answered (%d, %s)", r, out);
+	cr_log_info("%s", out);
+	hct_stop(&c);
+	stop_daemon_cleanly();
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 }

@@ -535,6 +535,7 @@ _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 	/* Forked by the daemon with its death signal armed, through exec (which keeps it):
 	 * the parent now is the daemon, or the daemon is gone and the signal was sent. */
 	struct parent_check pc = {.ppid = getppid(), .alive_fd = -EBADF};
+	bool stop_before_read;
 	int sock = p->sock;
 	int r;
 
@@ -575,9 +576,9 @@ _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 	safe_close(pc.alive_fd);
 	pc.alive_fd = -EBADF;
 	/* Tests set PROCBOX_TEST_STOP_CHILDREN to play a container that stops the one-shot
-	 * children in its pid namespace as soon as they take its credentials. */
-	if (!p->agent && getenv("PROCBOX_TEST_STOP_CHILDREN"))
-		raise(SIGSTOP);
+	 * children in its pid namespace (they run with its credentials) before they answer
+	 * a read. */
+	stop_before_read = !p->agent && getenv("PROCBOX_TEST_STOP_CHILDREN") != NULL;
 
 	do {
 		_cleanup_message_ struct nsenter_message *req = NULL, *resp = NULL;
@@ -589,6 +590,8 @@ _Noreturn void nsenter_child_main(const struct nsenter_child_params *p)
 		if (r < 0) {
 			resp = nsenter_message_new_error(r, "bad request");
 		} else {
+			if (stop_before_read && req->type == NSENTER_MSG_READ_REQ)
+				raise(SIGSTOP);
 			resp = nsenter_child_handle(req, &fd);
 		}
 		if (!resp)

@@ -344,14 +344,15 @@ static bool pid_in_children_of(pid_t parent, pid_t pid)
  * reparented to the host's init. Its death signal is the fallback. The pid is checked
  * again after the pidfd is open, so a recycled pid is never signalled.
  */
-static void kill_children_of(pid_t pid)
+static unsigned kill_children_of(pid_t pid)
 {
 	_cleanup_free_ char *list = NULL;
+	unsigned n = 0;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
 	if (read_full_file(path, &list, NULL) < 0)
-		return;
+		return 0;
 	for (char *p = list; *p;) {
 		_cleanup_close_ int fd = -EBADF;
 		char *end;
@@ -361,9 +362,11 @@ static void kill_children_of(pid_t pid)
 			break;
 		p = end;
 		fd = (int)syscall(SYS_pidfd_open, (pid_t)v, 0);
-		if (fd >= 0 && pid_in_children_of(pid, (pid_t)v))
-			(void)syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		if (fd >= 0 && pid_in_children_of(pid, (pid_t)v) &&
+		    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0)
+			n++;
 	}
+	return n;
 }
 
 /* How long a worker waits for a child that should be exiting (it replied, or was sent
@@ -399,8 +402,10 @@ static void reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_firs
 	 * namespace) is killed. */
 	if (!kill_first && poll(&p, 1, REAP_WAIT_MS) <= 0)
 		kill_first = true;
+	/* The child reaps what it forked and exits by itself once that is gone. */
+	if (kill_first && kill_children_of(pid) > 0 && poll(&p, 1, REAP_WAIT_MS) > 0)
+		kill_first = false;
 	if (kill_first) {
-		kill_children_of(pid);
 		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		if (poll(&p, 1, REAP_WAIT_MS) <= 0) {
 			/* Still there: the reaper thread waits for it, not this worker. */
