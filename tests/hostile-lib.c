@@ -61,7 +61,7 @@ _Noreturn static void container_main(const struct hct_opts *o, int up, int down)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->netns ? CLONE_NEWNET : 0) |
 		    (o->pidns ? CLONE_NEWPID : 0);
-	pid_t me = 0;
+	pid_t me = 0, parent = getppid();
 	char c;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -75,6 +75,10 @@ _Noreturn static void container_main(const struct hct_opts *o, int up, int down)
 		if (unshare(CLONE_NEWUSER) < 0 || xwrite(up, "u", 1) < 0 || xread(down, &c, 1) < 0)
 			_exit(10);
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			_exit(11);
+		/* The id change reset the death signal: a test that fails before hct_stop()
+		 * must not leave the container behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(11);
 	}
 	if (unshare(flags) < 0)
