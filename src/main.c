@@ -392,14 +392,24 @@ static int check_environment(const struct options *o)
 
 static volatile sig_atomic_t stopping;
 
+/* The session being served, for the housekeeping thread (set before it starts). */
+static struct fuse_session *serving;
+
 static void *housekeeping_main(void *arg)
 {
 	struct procbox_fs *fs = arg;
 
-	while (!stopping) {
-		struct timespec ts = {.tv_sec = 1};
+	for (unsigned tick = 1; !stopping; tick++) {
+		struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
 
 		nanosleep(&ts, NULL);
+		/* Asked to stop: libfuse joins its workers before the loop returns, and a
+		 * worker waiting on a child a container stopped would hold the stop up for
+		 * a whole timeout. */
+		if (fuse_session_exited(serving))
+			nsenter_service_stop_children(fs->nsenter);
+		if (tick % 10)
+			continue;
 		nsenter_service_expire_idle(fs->nsenter);
 		container_registry_sweep(fs->containers);
 	}
@@ -500,6 +510,7 @@ int main(int argc, char **argv)
 	r = control_start(o.mountpoint, fs.containers, &control);
 	if (r < 0)
 		log_warn(r, "Cannot open the control socket (procbox status): %m");
+	serving = se;
 	if (pthread_create(&housekeeping, NULL, housekeeping_main, &fs) == 0)
 		housekeeping_running = true;
 

@@ -1828,3 +1828,32 @@ Test(children, io_submit_waits_for_its_answer)
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 }
+
+/* A restart does not wait on a stopped child: the daemon asked to stop while a request
+ * waits on one (with a timeout far longer than the stop may take) ends it and exits. */
+Test(children, a_stopped_child_never_holds_up_a_shutdown)
+{
+	struct bg_read *res = shared_alloc(4096);
+	pid_t g, reader;
+	int pidfd;
+	struct hct c;
+
+	bg_seq = (int *)(res + 2);
+	become_subreaper();
+	start_daemon_stopping_children("60000");
+	ct_start(&userns_ct, true, &c);
+	reader = bg_read_start(&c, "/proc/sys/kernel/ns_last_pid", &res[0]);
+	cr_assert_eq(wait_stopped(&g, NULL, 1, 10000), 1, "no stopped child appeared");
+	pidfd = (int)syscall(SYS_pidfd_open, g, 0);
+	cr_assert_geq(pidfd, 0);
+	/* daemon_stop() gives it 5 s before SIGKILL, a twelfth of the request's timeout */
+	cr_expect_eq(daemon_stop(&d), 0, "the daemon did not exit by itself: see %s", d.log);
+	cr_expect(exits_within(pidfd, 5000), "child %d outlived the daemon", g);
+	kill(g, SIGKILL);
+	close(pidfd);
+	reap_pid(reader);
+	cr_expect_lt(res[0].r, 0, "%s", res[0].out);
+	hct_stop(&c);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}

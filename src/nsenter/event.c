@@ -228,6 +228,7 @@ static int send_oneshot(struct nsenter_event *ev, struct nsenter_child_params *p
 	}
 	ev->owns_child = true;
 	ev->counted = true;
+	nsenter_service_child_started(ev->svc, ev->child_pid, ev->child_pidfd);
 	return transport_send(ev->sock, ev->req, -EBADF);
 }
 

@@ -41,6 +41,12 @@ struct abandoned {
 	struct abandoned *next;
 };
 
+struct live_child {
+	pid_t pid;
+	int pidfd;
+	struct live_child *next;
+};
+
 struct tag_count {
 	uint64_t tag;
 	unsigned n;
@@ -93,6 +99,7 @@ struct nsenter_service {
 	int reaper_wake; /* eventfd */
 	bool reaper_stopping;
 	struct abandoned *abandoned;
+	struct live_child *live; /* one-shot children not yet reaped */
 };
 
 static int64_t now_ms(void)
@@ -369,6 +376,43 @@ static unsigned kill_children_of(pid_t pid)
 	return n;
 }
 
+void nsenter_service_child_started(struct nsenter_service *s, pid_t pid, int pidfd)
+{
+	struct live_child *l = malloc(sizeof(*l));
+
+	if (!l)
+		return; /* only the stop is slower for it: it then ends at its timeout */
+	*l = (struct live_child){pid, pidfd, NULL};
+	pthread_mutex_lock(&s->lock);
+	l->next = s->live;
+	s->live = l;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Under s->lock, before pidfd is closed. */
+static void child_forget_locked(struct nsenter_service *s, pid_t pid)
+{
+	for (struct live_child **pp = &s->live; *pp; pp = &(*pp)->next)
+		if ((*pp)->pid == pid) {
+			struct live_child *l = *pp;
+
+			*pp = l->next;
+			free(l);
+			return;
+		}
+}
+
+void nsenter_service_stop_children(struct nsenter_service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct live_child *l = s->live; l; l = l->next) {
+		kill_children_of(l->pid);
+		if (l->pidfd >= 0)
+			(void)syscall(SYS_pidfd_send_signal, l->pidfd, SIGKILL, NULL, 0);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* How long a worker waits for a child that should be exiting (it replied, or was sent
  * SIGKILL) before leaving it to the reaper thread. */
 #define REAP_WAIT_MS 200
@@ -380,6 +424,11 @@ static void reap(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_firs
 	struct abandoned *a;
 	siginfo_t si;
 
+	if (counted && pid > 0) {
+		pthread_mutex_lock(&s->lock);
+		child_forget_locked(s, pid);
+		pthread_mutex_unlock(&s->lock);
+	}
 	if (pid <= 0) {
 		/* nothing was started: only the count to give back */
 		if (counted) {
@@ -1066,6 +1115,12 @@ void nsenter_service_free(struct nsenter_service *s)
 	}
 	safe_close(s->reaper_wake);
 	free(s->counts);
+	while (s->live) {
+		struct live_child *l = s->live;
+
+		s->live = l->next;
+		free(l);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->spawn_lock);
 	pthread_cond_destroy(&s->spawn_cond);

@@ -96,6 +96,15 @@ void nsenter_service_reap(struct nsenter_service *s, pid_t pid, int pidfd, bool 
 /* A one-shot child for the container tagged `tag` (0: none, not counted): -EAGAIN when it
  * has max_children alive. Each 0 returned is given back by nsenter_service_reap_counted(). */
 int nsenter_service_child_acquire(struct nsenter_service *s, uint64_t tag);
+/* A one-shot child started after nsenter_service_child_acquire(): known until reaped
+ * with nsenter_service_reap_counted(), for nsenter_service_stop_children(). */
+void nsenter_service_child_started(struct nsenter_service *s, pid_t pid, int pidfd);
+/*
+ * Kills every one-shot child now alive (and what it forked): called when the daemon is
+ * asked to stop, so that no FUSE worker waits out its timeout on a child a container
+ * stopped, and the stop is not held up by it.
+ */
+void nsenter_service_stop_children(struct nsenter_service *s);
 /* nsenter_service_reap() for a child acquired for `tag`: the count drops once it is gone. */
 void nsenter_service_reap_counted(struct nsenter_service *s, pid_t pid, int pidfd, bool kill_first,
 				  uint64_t tag);
