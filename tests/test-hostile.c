@@ -1419,7 +1419,9 @@ TestSuite(children, .init = need_root, .fini = children_teardown, .timeout = 120
  * container that stops every process of its own it can would make them. */
 static void start_daemon_stopping_children(const char *timeout_ms)
 {
-	const char *args[] = {"--timeout", timeout_ms, NULL};
+	/* No queue per container (--max-in-flight): what bounds the FUSE workers one
+	 * container's stopped children hold is then --max-children alone. */
+	const char *args[] = {"--timeout", timeout_ms, "--max-in-flight", "0", NULL};
 
 	cr_assert_eq(setenv("PROCBOX_TEST_STOP_CHILDREN", "1", 1), 0);
 	cr_assert_eq(daemon_start(&d, args), 0, "the daemon must start");
