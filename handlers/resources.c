@@ -1070,6 +1070,28 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	return text_result(r, text, ret, ret_len);
 }
 
+int resources_cpu_time(const struct pb_caller *c, unsigned *ret_ncpus, uint64_t *ret_busy_ns)
+{
+	struct cgroup_cpu_usage usage;
+	struct res_cgroup *rc;
+	struct cpulist cpus;
+	int r;
+
+	r = shown_cpus(c, &cpus);
+	if (r < 0)
+		return r;
+	r = res_cgroup_get(c->container, &rc);
+	if (r < 0)
+		return r;
+	r = cgroup_get_cpu_usage(rc->cg, &usage);
+	if (r < 0)
+		return r;
+	*ret_ncpus = cpulist_count(&cpus);
+	*ret_busy_ns = usage.user_ns + usage.system_ns;
+	cgroup_cpu_usage_done(&usage);
+	return 0;
+}
+
 /* ---- proc/loadavg ---- */
 
 struct task_seen {
@@ -1447,13 +1469,12 @@ static bool cpu_dir_emulated(const char *name)
 	       strcmp(name, "present") == 0 || strcmp(name, "offline") == 0;
 }
 
-/* The host's path for a path at or below CPU_DIR: the container's cpuK is the host folder of
- * its K-th CPU; every other entry is the host's own. */
+/* The host's path for a path at or below CPU_DIR: a container has the cpuN folders of its own
+ * CPUs only, under their host ids; every other entry is the host's own. */
 static int cpu_host_path(const struct pb_caller *c, const char *path, char *buf, size_t size)
 {
 	const char *rest = path + strlen(CPU_DIR), *end;
 	struct cpulist cpus;
-	unsigned host_cpu;
 	int n, r;
 
 	if (*rest == 0 || is_host(c))
@@ -1466,9 +1487,9 @@ static int cpu_host_path(const struct pb_caller *c, const char *path, char *buf,
 	r = shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
-	if (cpulist_nth(&cpus, (unsigned)n, &host_cpu) < 0)
+	if (!cpulist_contains(&cpus, (unsigned)n))
 		return -ENOENT;
-	r = snprintf(buf, size, "%s/cpu%u%s", HOST_CPU_DIR, host_cpu, end);
+	r = snprintf(buf, size, "%s/cpu%d%s", HOST_CPU_DIR, n, end);
 	return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
 same:
 	r = snprintf(buf, size, "/%s", path);
@@ -1525,16 +1546,14 @@ static int cpu_dir_readdir(const struct pb_caller *c, const char *path, struct p
 	}
 	if (top) {
 		struct cpulist cpus;
-		unsigned n;
 
 		r = shown_cpus(c, &cpus);
 		if (r < 0)
 			return r;
-		n = cpulist_count(&cpus);
-		for (unsigned i = 0; i < n; i++) {
+		for (unsigned i = 0, id; cpulist_nth(&cpus, i, &id) == 0; i++) {
 			char name[16];
 
-			snprintf(name, sizeof(name), "cpu%u", i);
+			snprintf(name, sizeof(name), "cpu%u", id);
 			r = pb_dir_add(d, name, S_IFDIR);
 			if (r < 0)
 				return r;

@@ -37,6 +37,10 @@ extern const size_t n_resources_handlers;
  * header alone when the host keeps no memory cgroup for it. */
 int resources_swaps_content(const struct pb_caller *c, char **ret, size_t *ret_len);
 
+/* The number of CPUs the container is shown (as in online) and the CPU time its cgroup has
+ * used (user + system), for proc/uptime's idle field. */
+int resources_cpu_time(const struct pb_caller *c, unsigned *ret_ncpus, uint64_t *ret_busy_ns);
+
 /*
  * The memory figures of cgroup_get_memory(), read through fds opened once: the cgroup's own
  * usage, stat and swap files, and the limit files on the path to the root where the kernel

@@ -309,15 +309,18 @@ Test(meminfo, unlimited)
 {
 	_cleanup_free_ char *host = fixture("host/meminfo"), *text = NULL;
 	struct cgroup_memory m = sample_memory();
-	uint64_t host_total, host_free;
+	uint64_t host_total;
 
 	m.limit = CGROUP_UNLIMITED;
 	m.swap_limit = CGROUP_UNLIMITED;
 	cr_assert_eq(view_meminfo(host, &m, &text), 0);
 	host_total = kb(host, "MemTotal");
-	host_free = kb(host, "MemFree");
 	cr_assert_eq(kb(text, "MemTotal"), host_total);
-	cr_assert_leq(kb(text, "MemFree"), host_free, "no more free than the host has");
+	/* free's "used" (total - free - buffers - cached - sreclaimable) is the container's own
+	 * usage less its cache, whatever the host's MemFree. */
+	cr_assert_eq(kb(text, "MemTotal") - kb(text, "MemFree"), m.usage / 1024, "%s", text);
+	cr_assert_geq(kb(text, "MemAvailable"), kb(text, "MemFree"));
+	cr_assert_leq(kb(text, "MemAvailable"), host_total);
 	cr_assert_eq(kb(text, "SwapTotal"), 4194304, "the host's swap, which it may use");
 	cr_assert_eq(kb(text, "SwapFree"), 4194304 - 16384);
 }
@@ -410,10 +413,10 @@ Test(cpus, online)
 
 	cr_assert_eq(cpulist_parse("5", &l), 0);
 	cr_assert_eq(view_cpu_online(&l, &a), 0);
-	cr_assert_str_eq(a, "0\n");
+	cr_assert_str_eq(a, "5\n", "the host's id, not 0");
 	cr_assert_eq(cpulist_parse("1,3,5-6", &l), 0);
 	cr_assert_eq(view_cpu_online(&l, &b), 0);
-	cr_assert_str_eq(b, "0-3\n");
+	cr_assert_str_eq(b, "1,3,5-6\n");
 	cpulist_clear(&l);
 	cr_assert_eq(view_cpu_online(&l, &c), -ENODATA);
 }
@@ -437,7 +440,7 @@ Test(cpuinfo, one_cpu)
 	cr_assert_eq(cpulist_parse("2", &shown), 0);
 	cr_assert_eq(view_cpuinfo(host, &shown, &text), 0);
 	cr_assert_eq(count_str(text, "processor\t:"), 1);
-	cr_assert_not_null(strstr(text, "processor\t: 0\n"));
+	cr_assert_not_null(strstr(text, "processor\t: 2\n"), "the host's id");
 	/* Host CPU 2's block: package 1, apicid 4. */
 	cr_assert_not_null(strstr(text, "physical id\t: 1\n"));
 	cr_assert_not_null(strstr(text, "apicid\t\t: 4\n"));
@@ -459,9 +462,9 @@ Test(cpuinfo, renumbered_packages)
 	cr_assert_eq(cpulist_parse("1-3", &shown), 0);
 	cr_assert_eq(view_cpuinfo(host, &shown, &text), 0);
 	cr_assert_eq(count_str(text, "processor\t:"), 3);
-	p0 = strstr(text, "processor\t: 0\n");
-	p1 = strstr(text, "processor\t: 1\n");
-	p2 = strstr(text, "processor\t: 2\n");
+	p0 = strstr(text, "processor\t: 1\n");
+	p1 = strstr(text, "processor\t: 2\n");
+	p2 = strstr(text, "processor\t: 3\n");
 	cr_assert(p0 && p1 && p2 && p0 < p1 && p1 < p2);
 	cr_assert_not_null(strstr(p0, "apicid\t\t: 2\n"));
 	cr_assert_eq(count_str(text, "siblings\t: 1\n"), 1, "%s", text);
@@ -516,8 +519,8 @@ Test(stat, two_cpus)
 	cr_assert_eq(view_stat(host, &shown, &u, &t, NULL, &text), 0);
 	/* cpu0 = host 0: user 200, system 100, idle = 49135 - 300 */
 	cr_assert_str_eq(line_at(text, 1), "cpu0 200 0 100 48835 0 0 0 0 0 0");
-	/* cpu1 = host 2: user 50, system 50, idle = 47430 - 100 */
-	cr_assert_str_eq(line_at(text, 2), "cpu1 50 0 50 47330 0 0 0 0 0 0");
+	/* cpu2 = host 2 (its id kept): user 50, system 50, idle = 47430 - 100 */
+	cr_assert_str_eq(line_at(text, 2), "cpu2 50 0 50 47330 0 0 0 0 0 0");
 	cr_assert_eq(sscanf(line_at(text, 0),
 			    "%15s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &f[0],
 			    &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9]),
@@ -533,7 +536,7 @@ Test(stat, two_cpus)
 	cr_assert_not_null(strstr(text, "\nprocs_running 2\n"));
 	cr_assert_not_null(strstr(text, "\nprocs_blocked 1\n"));
 	cr_assert_not_null(strstr(text, "\nsoftirq 78411 "));
-	cr_assert_null(strstr(text, "cpu2"));
+	cr_assert_null(strstr(text, "cpu1"));
 }
 
 /* Usage on CPUs that are not shown lands on shown ones: the totals stay the cgroup's. */
@@ -548,7 +551,7 @@ Test(stat, folded)
 	cr_assert_eq(cpulist_parse("3", &shown), 0);
 	cr_assert_eq(view_stat(host, &shown, &u, &t, NULL, &text), 0);
 	cr_assert_str_eq(line_at(text, 0), "cpu  250 0 150 46725 0 0 0 0 0 0");
-	cr_assert_str_eq(line_at(text, 1), "cpu0 250 0 150 46725 0 0 0 0 0 0");
+	cr_assert_str_eq(line_at(text, 1), "cpu3 250 0 150 46725 0 0 0 0 0 0");
 	cr_assert_eq(strncmp(line_at(text, 2), "intr", 4), 0);
 }
 

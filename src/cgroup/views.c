@@ -118,14 +118,18 @@ int view_cpus(const struct cgroup_cpu *cpu, const struct cpulist *host_online, s
 
 int view_cpu_online(const struct cpulist *cpus, char **ret)
 {
-	unsigned n = cpulist_count(cpus);
+	_cleanup_free_ char *list = NULL;
 	char *s;
 	int r;
 
-	if (n == 0)
+	if (cpulist_count(cpus) == 0)
 		return -ENODATA;
-	r = n == 1 ? asprintf(&s, "0\n") : asprintf(&s, "0-%u\n", n - 1);
+	/* The real ids: a program pins its threads to the ids it reads here, and the kernel
+	 * refuses an affinity mask outside the cpuset. */
+	r = cpulist_format(cpus, &list);
 	if (r < 0)
+		return r;
+	if (asprintf(&s, "%s\n", list) < 0)
 		return -ENOMEM;
 	*ret = s;
 	return 0;
@@ -235,7 +239,7 @@ static const char *const meminfo_names[_MI_MAX] = {
 
 int view_meminfo(const char *host_meminfo, const struct cgroup_memory *mem, char **ret)
 {
-	uint64_t v[_MI_MAX] = {}, host_total, host_free, host_avail, total, limited, slab_r;
+	uint64_t v[_MI_MAX] = {}, host_total, total, limited, slab_r;
 	struct swap_view swap = swap_view(host_meminfo, mem);
 	const char *p = host_meminfo, *line;
 	struct out o;
@@ -253,14 +257,10 @@ int view_meminfo(const char *host_meminfo, const struct cgroup_memory *mem, char
 	slab_r = mem->has_slab ? mem->slab_reclaimable : 0;
 	v[MI_MEMAVAILABLE] =
 	    min_u64(v[MI_MEMFREE] + (mem->active_file + mem->inactive_file + slab_r) / 1024, total);
-	/* Without a limit of its own the container shares the host's memory: it cannot have
-	 * more free than the host has. */
-	if (!limited) {
-		if (meminfo_get(host_meminfo, "MemFree", &host_free))
-			v[MI_MEMFREE] = min_u64(v[MI_MEMFREE], host_free);
-		if (meminfo_get(host_meminfo, "MemAvailable", &host_avail))
-			v[MI_MEMAVAILABLE] = min_u64(v[MI_MEMAVAILABLE], host_avail);
-	}
+	/* Without a limit of its own, MemFree is still MemTotal less the container's own usage,
+	 * never the host's free memory: `free` computes "used" as MemTotal - MemFree - Buffers
+	 * - Cached - SReclaimable, and the figures of one file must agree with each other, or a
+	 * container using 1 MiB is shown the host's usage as its own. */
 	v[MI_BUFFERS] = 0;
 	/* The kernel's Cached excludes the swap cache, that memcg's file count includes. */
 	v[MI_CACHED] = sub_sat(mem->file, mem->swapcached) / 1024;
@@ -478,8 +478,9 @@ int view_cpuinfo(const char *host_cpuinfo, const struct cpulist *cpus, char **re
 	       n > 0 ? (size_t)(blocks[0].start - host_cpuinfo) : strlen(host_cpuinfo), o.f);
 	for (unsigned k = 0; k < shown; k++) {
 		const struct cpu_block *b, *leader;
+		unsigned id;
 
-		if (order[k] == SIZE_MAX)
+		if (order[k] == SIZE_MAX || cpulist_nth(cpus, k, &id) < 0)
 			continue;
 		b = &blocks[order[k]];
 		leader = &blocks[b->leader];
@@ -488,7 +489,7 @@ int view_cpuinfo(const char *host_cpuinfo, const struct cpulist *cpus, char **re
 			size_t vlen;
 
 			if ((v = cpuinfo_value(line, len, "processor", &vlen)))
-				fprintf(o.f, "%.*s%u", (int)(v - line), line, k);
+				fprintf(o.f, "%.*s%u", (int)(v - line), line, id);
 			else if ((v = cpuinfo_value(line, len, "siblings", &vlen)))
 				fprintf(o.f, "%.*s%u", (int)(v - line), line, leader->siblings);
 			else if ((v = cpuinfo_value(line, len, "cpu cores", &vlen)))
@@ -643,8 +644,8 @@ int view_stat(const char *host_stat, const struct cpulist *cpus,
 			fprintf(o.f, "cpu  %llu 0 %llu %llu 0 0 0 0 0 0\n",
 				(unsigned long long)sum[0], (unsigned long long)sum[1],
 				(unsigned long long)sum[2]);
-			for (unsigned k = 0; k < n; k++)
-				fprintf(o.f, "cpu%u %llu 0 %llu %llu 0 0 0 0 0 0\n", k,
+			for (unsigned k = 0, id; k < n && cpulist_nth(cpus, k, &id) == 0; k++)
+				fprintf(o.f, "cpu%u %llu 0 %llu %llu 0 0 0 0 0 0\n", id,
 					(unsigned long long)t[k * 3],
 					(unsigned long long)t[k * 3 + 1],
 					(unsigned long long)t[k * 3 + 2]);

@@ -33,7 +33,8 @@
 
 /* The host CPUs a container is shown: its cpuset (every online CPU without one) within the
  * host's online CPUs, cut to the first ceil(quota / period) when a CPU quota is set, never
- * fewer than one. The container's CPU i is the i-th of them. */
+ * fewer than one (a quota alone shows the lowest ids the container may run on). They keep
+ * their host ids everywhere: a program pins to the ids it reads. */
 int view_cpus(const struct cgroup_cpu *cpu, const struct cpulist *host_online, struct cpulist *ret);
 
 /* MemTotal is the limit (the host's when unlimited or larger); MemFree, MemAvailable, Buffers,
@@ -47,11 +48,11 @@ int view_meminfo(const char *host_meminfo, const struct cgroup_memory *mem, char
  * Takes the host's /proc/meminfo (for SwapTotal), not /proc/swaps. */
 int view_swaps(const char *host_meminfo, const struct cgroup_memory *mem, char **ret);
 
-/* The blocks of the CPUs in cpus, renumbered from 0, "siblings" and "cpu cores" counted among
- * them; lines outside the per-CPU blocks are kept. */
+/* The blocks of the CPUs in cpus, with their host ids, "siblings" and "cpu cores" counted
+ * among them; lines outside the per-CPU blocks are kept. */
 int view_cpuinfo(const char *host_cpuinfo, const struct cpulist *cpus, char **ret);
 
-/* "0\n", "0-3\n": what online, possible and present show. */
+/* "1\n", "0-1,4\n": the host ids of cpus, what online, possible and present show. */
 int view_cpu_online(const struct cpulist *cpus, char **ret);
 
 /* Last per-CPU values a container was shown, so that its counters never go back between reads
