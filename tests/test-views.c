@@ -484,7 +484,7 @@ Test(cpuinfo, other_lines)
 	cr_assert_eq(cpulist_parse("1", &shown), 0);
 	cr_assert_eq(view_cpuinfo(host, &shown, &text), 0);
 	cr_assert_str_eq(text,
-			 "vendor: x\n\nprocessor\t: 0\nBogoMIPS\t: 20\n\nHardware\t: board\n");
+			 "vendor: x\n\nprocessor\t: 1\nBogoMIPS\t: 20\n\nHardware\t: board\n");
 }
 
 /* ---- stat ---- */
