@@ -445,7 +445,17 @@ const struct handler emulated_handlers[] = {
     EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644),
     EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644),
     EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644),
-    EMULATED_HANDLER("proc/sys/net/ipv4/ping_group_range", 0644),
+    /* Per netns in every kernel, and still emulated: the value applied is narrowed to the
+     * container's gid map (apply_ping_range()). */
+    {
+	.path = "proc/sys/net/ipv4/ping_group_range",
+	.mode = S_IFREG | 0644,
+	.namespaced_too = true,
+	.getattr = emulated_getattr,
+	.open = emulated_open,
+	.content = emulated_content,
+	.write = emulated_write,
+    },
 };
 
 const size_t n_emulated_handlers = ELEMENTSOF(emulated_handlers);

@@ -52,6 +52,9 @@ struct handler {
 	/* st_size of a file, 0: PB_FILE_SIZE. At least the longest content it can have:
 	 * sendfile(2) readers stop at st_size. */
 	off_t size;
+	/* A proc/sys entry served by this handler even on kernels that keep it per namespace
+	 * (where others give way to the passthrough, tree_init()). */
+	bool namespaced_too;
 
 	/* All optional. Defaults: getattr from mode, owned by the container's root,
 	 * st_size 4096 for files; read from content(); no write (EACCES). */

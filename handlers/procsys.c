@@ -43,7 +43,18 @@ static const struct {
     {"fs/mqueue/", NS_IPC},
     {"user/", NS_USER},
     {"kernel/ns_last_pid", NS_PID},
+    /* Host-wide, but shown as a pid of the reading task's pid namespace (0 where the task
+     * is not in it): read there, never written (check_writable()). */
+    {"kernel/cad_pid", NS_PID},
 };
+
+/* Entries found per namespace on the running kernel by procsys_probe_namespaced() (pid_max
+ * since 6.14), beside the fixed table. Written before any thread, read-only afterwards. */
+static struct {
+	char *rel;
+	enum ns_type type;
+} * probed;
+static size_t n_probed;
 
 enum ns_type procsys_namespace_of(const char *rel)
 {
@@ -54,7 +65,127 @@ enum ns_type procsys_namespace_of(const char *rel)
 		if (p[n - 1] == '/' ? strncmp(rel, p, n) == 0 : strcmp(rel, p) == 0)
 			return namespaced[i].type;
 	}
+	for (size_t i = 0; i < n_probed; i++)
+		if (strcmp(rel, probed[i].rel) == 0)
+			return probed[i].type;
 	return _NS_TYPE_MAX;
+}
+
+/* In the probe's child: which of rels now shows another entry than the host's (another
+ * sysctl table: the kernel's per-namespace set, seen through the current task's namespaces
+ * at lookup), one that the namespace's root may write. A per-netns copy of a global value
+ * (nf_conntrack_max) is read-only outside the host's netns, and stays host-wide here. */
+static void probe_stage(int out, const char *const *rels, const struct stat *host, size_t n,
+			enum ns_type t)
+{
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		struct stat here;
+
+		if (host[i].st_ino == 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/sys/%s", rels[i]);
+		if (stat(path, &here) < 0 || here.st_ino == host[i].st_ino ||
+		    !(here.st_mode & S_IWUSR))
+			continue;
+		dprintf(out, "%zu %d\n", i, (int)t);
+	}
+}
+
+static _Noreturn void probe_child(int out, const char *const *rels, const struct stat *host,
+				  size_t n)
+{
+	static const struct {
+		int flag;
+		enum ns_type type;
+	} stages[] = {{CLONE_NEWNET, NS_NET}, {CLONE_NEWUTS, NS_UTS}, {CLONE_NEWIPC, NS_IPC}};
+	pid_t pid;
+	int status;
+
+	for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
+		if (unshare(stages[i].flag) < 0)
+			_exit(EXIT_FAILURE);
+		probe_stage(out, rels, host, n, stages[i].type);
+	}
+	/* A new pid namespace is the children's: look from one. */
+	if (unshare(CLONE_NEWPID) < 0)
+		_exit(EXIT_FAILURE);
+	pid = fork();
+	if (pid < 0)
+		_exit(EXIT_FAILURE);
+	if (pid == 0) {
+		probe_stage(out, rels, host, n, NS_PID);
+		_exit(EXIT_SUCCESS);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
+}
+
+int procsys_probe_namespaced(const char *const *rels, size_t n, bool *ret)
+{
+	_cleanup_free_ struct stat *host = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ int *fds = NULL;
+	int p[2], status, r;
+	pid_t pid;
+
+	host = calloc(n ? n : 1, sizeof(*host));
+	fds = calloc(n ? n : 1, sizeof(*fds));
+	if (!host || !fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+
+		ret[i] = false;
+		snprintf(path, sizeof(path), "/proc/sys/%s", rels[i]);
+		/* Held open through the probe, so that a host-wide entry keeps its inode (an
+		 * evicted one would come back with a new number and look namespaced). */
+		fds[i] = open(path, O_PATH | O_CLOEXEC);
+		if (fds[i] < 0 || fstat(fds[i], &host[i]) < 0)
+			host[i].st_ino = 0;
+	}
+	r = pipe2(p, O_CLOEXEC) < 0 ? negative_errno() : 0;
+	pid = r < 0 ? -1 : fork();
+	if (r >= 0 && pid < 0) {
+		r = negative_errno();
+		safe_close(p[0]);
+		safe_close(p[1]);
+	}
+	if (pid == 0) {
+		safe_close(p[0]);
+		probe_child(p[1], rels, host, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		safe_close(fds[i]);
+	if (r < 0)
+		return r;
+	safe_close(p[1]);
+	r = read_full_fd(p[0], &text, NULL);
+	safe_close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* Without namespaces to probe with, everything stays emulated: as before 6.14. */
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		size_t i;
+		int t;
+		void *np;
+
+		if (sscanf(line, "%zu %d", &i, &t) != 2 || i >= n || ret[i])
+			continue;
+		np = reallocarray(probed, n_probed + 1, sizeof(*probed));
+		if (!np)
+			return -ENOMEM;
+		probed = np;
+		probed[n_probed].rel = strdup(rels[i]);
+		if (!probed[n_probed].rel)
+			return -ENOMEM;
+		probed[n_probed++].type = (enum ns_type)t;
+		ret[i] = true;
+	}
+	return 0;
 }
 
 /*
@@ -169,7 +300,7 @@ static int check_writable(const struct pb_caller *c, const char *rel)
 {
 	enum ns_type t = procsys_namespace_of(rel);
 
-	if (t == _NS_TYPE_MAX || !caller_has_own(c, t))
+	if (t == _NS_TYPE_MAX || strcmp(rel, "kernel/cad_pid") == 0 || !caller_has_own(c, t))
 		return -EACCES;
 	return 0;
 }

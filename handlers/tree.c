@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "handlers/families.h"
+#include "handlers/procsys.h"
 #include "handlers/tree.h"
 #include "util/macro.h"
 
@@ -80,20 +81,67 @@ static bool host_has(const struct handler *h)
 	return access(kpath, F_OK) == 0;
 }
 
+/* Fixed proc/sys entries of other families than the passthrough: emulations of values that
+ * some kernels keep host-wide. */
+static bool emulates_procsys(const struct handler_family *f, const struct handler *h)
+{
+	return f->table != procsys_handlers && !h->subtree && !h->namespaced_too &&
+	       strncmp(h->path, "proc/sys/", 9) == 0 && S_ISREG(h->mode);
+}
+
+/*
+ * Marks the emulated entries that the running kernel keeps per namespace (pid_max per pid
+ * namespace since 6.14, somaxconn per netns): those are the kernel's in the caller's
+ * namespace, served by the passthrough; emulation stays for kernels that do not.
+ */
+static int probe_namespaced(bool **ret)
+{
+	_cleanup_free_ const char **rels = NULL;
+	_cleanup_free_ bool *ns = NULL;
+	size_t n = 0, k = 0, j = 0, total = 0;
+	int r;
+
+	for (size_t f = 0; f < n_handler_families; f++)
+		total += *handler_families[f].n;
+	rels = calloc(total + 1, sizeof(*rels));
+	ns = calloc(total + 1, sizeof(*ns));
+	*ret = calloc(total + 1, sizeof(**ret));
+	if (!rels || !ns || !*ret)
+		return -ENOMEM;
+	for (size_t f = 0; f < n_handler_families; f++)
+		for (size_t i = 0; i < *handler_families[f].n; i++)
+			if (emulates_procsys(&handler_families[f], &handler_families[f].table[i]))
+				rels[n++] = handler_families[f].table[i].path + 9;
+	r = procsys_probe_namespaced(rels, n, ns);
+	if (r < 0)
+		return r;
+	for (size_t f = 0; f < n_handler_families; f++)
+		for (size_t i = 0; i < *handler_families[f].n; i++, k++)
+			if (emulates_procsys(&handler_families[f], &handler_families[f].table[i]))
+				(*ret)[k] = ns[j++];
+	return 0;
+}
+
 int tree_init(void)
 {
+	_cleanup_free_ bool *namespaced = NULL;
+	size_t k = 0;
+	int r;
+
 	for (size_t f = 0; f < n_handler_families; f++)
 		if (handler_families[f].init) {
-			int r = handler_families[f].init();
+			r = handler_families[f].init();
 			if (r < 0)
 				return r;
 		}
+	r = probe_namespaced(&namespaced);
+	if (r < 0)
+		return r;
 	for (size_t f = 0; f < n_handler_families; f++)
-		for (size_t i = 0; i < *handler_families[f].n; i++) {
+		for (size_t i = 0; i < *handler_families[f].n; i++, k++) {
 			const struct handler *h = &handler_families[f].table[i];
-			int r;
 
-			if (!host_has(h))
+			if (!host_has(h) || namespaced[k])
 				continue;
 			r = tree_add(h);
 			if (r < 0)
