@@ -1342,6 +1342,19 @@ int resources_scan_tasks(const struct cgroup_layout *l, const struct cgroup *cg,
 	return r < 0 ? r : 0;
 }
 
+static struct res_load *res_load_get(struct container *ct)
+{
+	struct res_load *rl = container_slot_get(ct, CONTAINER_SLOT_LOADAVG);
+
+	if (rl)
+		return rl;
+	rl = calloc(1, sizeof(*rl));
+	if (!rl)
+		return NULL;
+	pthread_mutex_init(&rl->lock, NULL);
+	return container_slot_set(ct, CONTAINER_SLOT_LOADAVG, rl, res_load_free);
+}
+
 static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			   size_t *ret_len)
 {
@@ -1350,7 +1363,6 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 	struct res_cgroup *rc;
 	struct res_load *rl;
 	struct loadavg now_load;
-	struct timespec now;
 	char *text = NULL;
 	pid_t last;
 	int r;
@@ -1363,28 +1375,103 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 	r = res_cgroup_get(c->container, &rc);
 	if (r < 0)
 		return r;
-	rl = container_slot_get(c->container, CONTAINER_SLOT_LOADAVG);
-	if (!rl) {
-		rl = calloc(1, sizeof(*rl));
-		if (!rl)
-			return -ENOMEM;
-		pthread_mutex_init(&rl->lock, NULL);
-		rl = container_slot_set(c->container, CONTAINER_SLOT_LOADAVG, rl, res_load_free);
-	}
+	rl = res_load_get(c->container);
+	if (!rl)
+		return -ENOMEM;
 	r = resources_scan_tasks(l, rc->cg, c->pid, &tasks, &last);
 	if (r < 0)
 		return r;
-	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-		return negative_errno();
-	/* Sampled when read, not on a timer: the samples missed since the last read are
-	 * caught up at once (loadavg.h), so idle containers cost nothing. */
+	/* A read samples nothing: the sampler does, every 5 s (resources_sampler_start()). */
 	pthread_mutex_lock(&rl->lock);
-	loadavg_update(&rl->load, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-		       cgroup_tasks_active(&tasks));
 	now_load = rl->load;
 	pthread_mutex_unlock(&rl->lock);
 	r = view_loadavg(&now_load, &tasks, last, &text);
 	return text_result(r, text, ret, ret_len);
+}
+
+/* ---- the load average sampler ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stop;
+	struct container_registry *reg;
+} sampler = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* One sample of one container: its running and uninterruptible tasks, at the tick's time. */
+static void sample_container(struct container *ct, void *userdata)
+{
+	const uint64_t *tick_ns = userdata;
+	const struct cgroup_layout *l;
+	struct cgroup_tasks tasks;
+	struct res_cgroup *rc;
+	struct res_load *rl;
+
+	if (container_is_host(ct) || layout_get(&l) < 0 || res_cgroup_get(ct, &rc) < 0)
+		return;
+	rl = res_load_get(ct);
+	/* A cgroup being removed with its container: the container goes next. */
+	if (!rl || resources_scan_tasks(l, rc->cg, 0, &tasks, NULL) < 0)
+		return;
+	pthread_mutex_lock(&rl->lock);
+	loadavg_update(&rl->load, *tick_ns, cgroup_tasks_active(&tasks));
+	pthread_mutex_unlock(&rl->lock);
+}
+
+static void *sampler_main(void *arg)
+{
+	struct timespec next;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	pthread_mutex_lock(&sampler.lock);
+	while (!sampler.stop) {
+		uint64_t tick = (uint64_t)next.tv_sec * 1000000000u + (uint64_t)next.tv_nsec;
+
+		pthread_mutex_unlock(&sampler.lock);
+		/* Ticks at fixed times, as the kernel's calc_load: each container's first sample
+		 * starts its clock, and every later tick is exactly one period after the last. */
+		(void)container_registry_foreach(sampler.reg, sample_container, &tick);
+		next.tv_sec += LOADAVG_PERIOD_NS / 1000000000u;
+		pthread_mutex_lock(&sampler.lock);
+		while (!sampler.stop &&
+		       pthread_cond_timedwait(&sampler.cond, &sampler.lock, &next) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&sampler.lock);
+	return NULL;
+}
+
+int resources_sampler_start(struct container_registry *reg)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&sampler.cond, &attr);
+	pthread_condattr_destroy(&attr);
+	sampler.reg = reg;
+	sampler.stop = false;
+	r = -pthread_create(&sampler.thread, NULL, sampler_main, NULL);
+	if (r < 0)
+		return r;
+	sampler.running = true;
+	return 0;
+}
+
+void resources_sampler_stop(void)
+{
+	if (!sampler.running)
+		return;
+	pthread_mutex_lock(&sampler.lock);
+	sampler.stop = true;
+	pthread_cond_signal(&sampler.cond);
+	pthread_mutex_unlock(&sampler.lock);
+	pthread_join(sampler.thread, NULL);
+	pthread_cond_destroy(&sampler.cond);
+	sampler.running = false;
 }
 
 /* ---- proc/diskstats ---- */

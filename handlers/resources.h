@@ -37,6 +37,16 @@ extern const size_t n_resources_handlers;
  * header alone when the host keeps no memory cgroup for it. */
 int resources_swaps_content(const struct pb_caller *c, char **ret, size_t *ret_len);
 
+/*
+ * The load average sampler: every 5 s, for every container the registry lists, counts the
+ * running and uninterruptible tasks of its cgroup (resources_scan_tasks()) and folds them
+ * into its load average with the kernel's fixed-point decay, whether or not anyone reads
+ * proc/loadavg (reads only render). A container's figures go with it. One thread; stop
+ * before the registry is freed.
+ */
+int resources_sampler_start(struct container_registry *reg);
+void resources_sampler_stop(void);
+
 /* The number of CPUs the container is shown (as in online) and the CPU time its cgroup has
  * used (user + system), for proc/uptime's idle field. */
 int resources_cpu_time(const struct pb_caller *c, unsigned *ret_ncpus, uint64_t *ret_busy_ns);

@@ -20,6 +20,7 @@
 #include "fs/fs.h"
 #include "fs/inode.h"
 #include "handlers/procsys.h"
+#include "handlers/resources.h"
 #include "handlers/tree.h"
 #include "nsenter/service.h"
 #include "usage/control.h"
@@ -511,6 +512,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warn(r, "Cannot open the control socket (procbox status): %m");
 	serving = se;
+	r = resources_sampler_start(fs.containers);
+	if (r < 0)
+		log_warn(r, "Cannot start the load average sampler: %m");
 	if (pthread_create(&housekeeping, NULL, housekeeping_main, &fs) == 0)
 		housekeeping_running = true;
 
@@ -542,7 +546,9 @@ out:
 		fuse_session_destroy(se);
 	}
 	control_stop(control);
-	/* The registry first: its release callback talks to the nsenter service. */
+	/* The sampler walks the registry; the registry's release callback talks to the
+	 * nsenter service. */
+	resources_sampler_stop();
 	container_registry_free(fs.containers);
 	nsenter_service_free(fs.nsenter);
 	inode_table_free(fs.inodes);

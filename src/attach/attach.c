@@ -33,10 +33,10 @@ const char *const attach_points[] = {
     "sys/module/nf_conntrack/parameters/hashsize",
     "sys/devices/virtual/net",
     "sys/devices/virtual/dmi/id/product_uuid",
-    /* Files, not the folder: the kernel's cpufreq, cpuidle, vulnerabilities, ... stay. */
-    "sys/devices/system/cpu/online",
-    "sys/devices/system/cpu/possible",
-    "sys/devices/system/cpu/present",
+    /* The whole folder: htop, sysstat and psutil count the cpuN folders, which must be the
+     * container's; procbox serves the host's other entries (cpufreq, vulnerabilities, ...)
+     * read-only through it. */
+    "sys/devices/system/cpu",
 };
 const size_t n_attach_points = ELEMENTSOF(attach_points);
 _Static_assert(ELEMENTSOF(attach_points) <= ATTACH_MAX_POINTS, "raise ATTACH_MAX_POINTS");

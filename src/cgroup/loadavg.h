@@ -4,17 +4,19 @@
 /*
  * A container's load average, computed like the kernel's (kernel/sched/loadavg.c: fixed point
  * with 11 fractional bits, a sample every 5 s, decay factors for 1, 5 and 15 minutes) from the
- * number of its running and uninterruptible tasks, but sampled lazily: nothing runs between
- * reads. The caller keeps one struct loadavg per container (zero-initialised) and, on a read
- * of /proc/loadavg:
+ * number of its running and uninterruptible tasks. The caller keeps one struct loadavg per
+ * container (zero-initialised) and samples it every 5 s whether or not anyone reads:
  *
- *	r = cgroup_get_tasks(cg, reader_tid, &tasks);
- *	loadavg_update(&container->load, now_monotonic_ns, cgroup_tasks_active(&tasks));
+ *	r = cgroup_get_tasks(cg, 0, &tasks);
+ *	loadavg_update(&container->load, tick_ns, cgroup_tasks_active(&tasks));
+ *
+ * and on a read of /proc/loadavg renders what the samples made:
+ *
  *	r = view_loadavg(&container->load, &tasks, last_pid_in_container, &text);
  *
- * The samples missed since the previous update are applied at once with the count seen now,
- * as the kernel itself catches up after a tickless idle period (calc_load_n). Calls sharing a
- * struct loadavg must be serialised.
+ * The first update starts the clock; one that comes more than a period late applies the
+ * samples missed at once with the count seen now, as the kernel itself catches up after a
+ * tickless idle period (calc_load_n). Calls sharing a struct loadavg must be serialised.
  */
 
 #include <stdbool.h>

@@ -779,6 +779,30 @@ unsigned container_registry_count(struct container_registry *reg)
 	return n;
 }
 
+int container_registry_foreach(struct container_registry *reg,
+			       void (*fn)(struct container *c, void *userdata), void *userdata)
+{
+	_cleanup_free_ struct container **list = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	list = calloc(reg->count ? reg->count : 1, sizeof(*list));
+	if (!list) {
+		pthread_mutex_unlock(&reg->lock);
+		return -ENOMEM;
+	}
+	for (struct container *c = reg->list; c && n < reg->count; c = c->next)
+		if (!c->released)
+			list[n++] = container_ref(c);
+	pthread_mutex_unlock(&reg->lock);
+	/* Outside the lock: fn may take its time, and may look containers up itself. */
+	for (size_t i = 0; i < n; i++) {
+		fn(list[i], userdata);
+		container_unref(list[i]);
+	}
+	return (int)n;
+}
+
 void container_registry_sweep(struct container_registry *reg)
 {
 	for (;;) {

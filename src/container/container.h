@@ -41,6 +41,9 @@ void container_registry_free(struct container_registry *reg);
 int container_registry_get(struct container_registry *reg, pid_t pid, struct container **ret);
 /* How many containers are tracked now (the host's entry included once used). */
 unsigned container_registry_count(struct container_registry *reg);
+/* Calls fn for every container listed now (a reference held during the call); the count. */
+int container_registry_foreach(struct container_registry *reg,
+			       void (*fn)(struct container *c, void *userdata), void *userdata);
 /* Drops containers whose init has exited now rather than when the watch thread wakes. */
 void container_registry_sweep(struct container_registry *reg);
 
