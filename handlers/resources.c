@@ -1415,6 +1415,12 @@ static void sample_container(struct container *ct, void *userdata)
 	if (!rl || resources_scan_tasks(l, rc->cg, 0, &tasks, NULL) < 0)
 		return;
 	pthread_mutex_lock(&rl->lock);
+	/* The first tick that sees a container is a sample of it already, as the kernel's
+	 * next 5 s tick is for a task that has just started. */
+	if (!rl->load.started) {
+		rl->load.started = true;
+		rl->load.next_ns = *tick_ns;
+	}
 	loadavg_update(&rl->load, *tick_ns, cgroup_tasks_active(&tasks));
 	pthread_mutex_unlock(&rl->lock);
 }
