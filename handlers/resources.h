@@ -22,11 +22,11 @@
  * container's memory figures as resources_memory_read() gives them; a meminfo rendered from
  * the same two is served again as it was (view_meminfo() is a pure function of them).
  *
- * sys/devices/system/cpu shows cpu0..cpuN-1 for the N CPUs of view_cpus(), each the host's
- * folder of the CPU it stands for, and every other entry of the host's folder, all read-only;
+ * sys/devices/system/cpu shows the cpuN folders of the CPUs of view_cpus() under their host
+ * ids (the host's folders), and every other entry of the host's folder, all read-only;
  * online, possible and present are the container's list and offline is empty, so `nproc`,
  * sysconf(_SC_NPROCESSORS_ONLN) (online) and _SC_NPROCESSORS_CONF (possible, or the cpuN
- * folders) agree.
+ * folders) agree, and a program pins to the ids it reads.
  *
  * A caller in the host's namespaces gets the kernel's own files.
  */
