@@ -15,6 +15,11 @@
  * max_dgram_qlen, the conntrack timeouts, ping_group_range): that is what the container
  * would see without procbox, so it is what it starts from and what a raise raises.
  *
+ * Where the running kernel keeps an entry per namespace (found at start-up, tree_init()),
+ * the table's entry is not used and the proc/sys passthrough serves the kernel's own value
+ * in the caller's namespace; on this kernel that is pid_max, somaxconn, max_dgram_qlen and
+ * the conntrack timeouts. ping_group_range is emulated all the same (namespaced_too).
+ *
  * A caller in the host's own namespaces reads the kernel's values and writes none.
  */
 extern const struct handler emulated_handlers[];

@@ -560,6 +560,30 @@ Test(resources, loadavg_shows_the_containers_tasks_and_pids)
 	daemon_done();
 }
 
+/* The ids a container reads are the host's ids of its cpuset: pinning to them works. */
+Test(resources, the_cpu_ids_read_are_the_ones_to_pin_to)
+{
+	struct cg_opts o = {.cpus = "1"};
+	struct testns t;
+	struct cgset s;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || access("/sys/devices/system/cpu/cpu1", F_OK) < 0)
+		cr_skip_test("needs CPU 1");
+	cg_make(&top, "ct", &o, &s);
+	ct_start(&t, &s);
+	cr_assert_str_eq(ct_sh(&t, &s, "cat /sys/devices/system/cpu/online"), "1");
+	cr_assert_str_eq(ct_sh(&t, &s, "grep '^processor' /proc/cpuinfo | tr -d ' \t'"),
+			 "processor:1");
+	cr_assert_str_eq(ct_sh(&t, &s, "grep '^cpu[0-9]' /proc/stat | cut -d' ' -f1"), "cpu1");
+	cr_assert_str_eq(ct_sh(&t, &s, "ls -d /sys/devices/system/cpu/cpu[0-9]*"),
+			 "/sys/devices/system/cpu/cpu1");
+	cr_assert_str_eq(
+	    ct_sh(&t, &s, "taskset -c \"$(cat /sys/devices/system/cpu/online)\" true && echo ok"),
+	    "ok");
+	ct_stop(&t);
+	daemon_done();
+}
+
 Test(resources, memory_allocated_in_the_container_shows_as_used)
 {
 	struct cg_opts o = {.memory_limit = "268435456", .cpus = "0", .quota = "50000"};
