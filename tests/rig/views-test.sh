@@ -273,11 +273,12 @@ load_checks()
 	local a b la lb
 	# Everything happens inside the containers, so that no `docker exec` (runc's own
 	# processes run in the container's cgroup) is counted at a sample.
-	# A: idle 21 s, then busy, read at once and 17 s later.
+	# A: read at the start, idle 21 s, then busy, read at once and 17 s later (a load
+	# computed at reads would count the idle samples with the count seen at the second).
 	# B: busy from the start, nobody reads before 24 s.
 	if ! a=$(run -d --runtime procbox --cpuset-cpus 0 "$image" sh -c '
 		up() { cut -d" " -f1 /proc/uptime; }
-		sleep 21; while :; do :; done & t=$(up)
+		head -c 64 /proc/loadavg >/dev/null; sleep 21; while :; do :; done & t=$(up)
 		echo "$t $t $(head -c 64 /proc/loadavg | cut -d" " -f1)"; sleep 17
 		echo "$t $(up) $(head -c 64 /proc/loadavg | cut -d" " -f1)"; kill $!') ||
 		! b=$(run -d --runtime procbox --cpuset-cpus 1 "$image" sh -c '
