@@ -18,10 +18,15 @@
 #include "config.h"
 #include "container/container.h"
 #include "fs/fs.h"
+#include "fs/handles.h"
 #include "fs/inode.h"
+#include "fs/resume.h"
 #include "handlers/procsys.h"
 #include "handlers/resources.h"
 #include "handlers/tree.h"
+#include "holder/fdstore.h"
+#include "holder/handover.h"
+#include "holder/holder.h"
 #include "nsenter/service.h"
 #include "usage/control.h"
 #include "usage/usage.h"
@@ -29,9 +34,11 @@
 #include "util/macro.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/procbox"
+#define DEFAULT_STATE_DIR "/run/procbox"
 
 struct options {
 	const char *mountpoint;
+	const char *state_dir;
 	bool foreground;
 	bool debug;
 	int timeout_ms;
@@ -87,6 +94,8 @@ static void help(void)
 	       "                           most; 0: never (default %d)\n"
 	       "      --metrics-containers N  busiest containers given their own series in\n"
 	       "                           `procbox status --prometheus` (default %d)\n"
+	       "      --state-dir DIR      root-only folder of what a restart hands over\n"
+	       "                           (default " DEFAULT_STATE_DIR ")\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n"
 	       "\n"
@@ -96,7 +105,10 @@ static void help(void)
 	       "  procbox attach PID        procbox detach PID\n"
 	       "Docker: dockerd --add-runtime procbox=<a symlink named procbox-runc to procbox>,\n"
 	       "then docker run --runtime procbox. OCI runtimes: procbox hook (createRuntime).\n"
-	       "What it serves, and how fast: procbox status [--json|--prometheus] [CONTAINER]\n",
+	       "What it serves, and how fast: procbox status [--json|--prometheus] [CONTAINER]\n"
+
+	       "Upgrade in place (new binary, same FUSE connection): procbox upgrade [MOUNTPOINT]\n"
+	       "or SIGUSR2 to the daemon.\n",
 	       NSENTER_DEFAULT_TIMEOUT_MS, NSENTER_DEFAULT_MAX_AGENTS,
 	       NSENTER_DEFAULT_AGENT_IDLE_MS / 1000, NSENTER_DEFAULT_MAX_AGENT_FDS,
 	       PROCSYS_DEFAULT_MAX_FDS, NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
@@ -137,6 +149,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_SNAP_PER_CT,
 		OPT_SNAP,
 		OPT_MAX_CHILDREN,
+		OPT_STATE_DIR
 	};
 	enum { OPT_IN_FLIGHT = 0x200, OPT_SLOW_MS, OPT_METRICS_CONTAINERS };
 	static const struct option longopts[] = {
@@ -157,6 +170,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
 	    {"metrics-containers", required_argument, NULL, OPT_METRICS_CONTAINERS},
 	    {"max-children", required_argument, NULL, OPT_MAX_CHILDREN},
+	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {},
@@ -166,6 +180,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 	*o = (struct options){
 	    .mountpoint = DEFAULT_MOUNTPOINT,
+	    .state_dir = DEFAULT_STATE_DIR,
 	    .timeout_ms = NSENTER_DEFAULT_TIMEOUT_MS,
 	    .max_agents = NSENTER_DEFAULT_MAX_AGENTS,
 	    .agent_idle_s = NSENTER_DEFAULT_AGENT_IDLE_MS / 1000,
@@ -261,6 +276,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_uint(optarg, "child limit", 1, 1000000, &v) < 0)
 				return -EINVAL;
 			o->max_children = (unsigned)v;
+			break;
+		case OPT_STATE_DIR:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "procbox: --state-dir needs an absolute path\n");
+				return -EINVAL;
+			}
+			o->state_dir = optarg;
 			break;
 		case 'h':
 			help();
@@ -426,6 +448,49 @@ static void on_container_release(struct container *c, void *userdata)
 		  container_init_pid(c), n);
 }
 
+static struct fuse_session *the_session;
+static pthread_t main_thread;
+static volatile sig_atomic_t upgrade_requested;
+
+/* SIGUSR2: serve no more requests and exec the binary installed now (procbox upgrade).
+ * libfuse's loop blocks signals in its workers; the main thread waits in sem_wait(),
+ * which the signal interrupts, so it must be the one that gets it. */
+static void on_upgrade_signal(int sig)
+{
+	upgrade_requested = 1;
+	if (the_session)
+		fuse_session_exit(the_session);
+	if (!pthread_equal(pthread_self(), main_thread))
+		pthread_kill(main_thread, sig);
+}
+
+static void log_node(uint64_t id, const char *path, void *userdata)
+{
+	int r = state_log_node(userdata, id, path);
+
+	if (r == -EFBIG)
+		log_warn(0, "The node table a successor would take over is full; nodes looked "
+			    "up from now on are not kept across a restart");
+}
+
+static void restore_node(uint64_t id, const char *path, void *userdata)
+{
+	(void)inode_restore(userdata, id, path);
+}
+
+static char *self_exe(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = 0;
+	if (n > 10 && strcmp(buf + n - 10, " (deleted)") == 0)
+		buf[n - 10] = 0;
+	return strdup(buf);
+}
+
 int main(int argc, char **argv)
 {
 	struct procbox_fs fs = {0};
@@ -434,15 +499,24 @@ int main(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct nsenter_service_config ncfg;
 	struct control *control = NULL;
+	struct handover ho = {.fuse_fd = -EBADF};
+	_cleanup_free_ char *exe = self_exe();
 	pthread_t housekeeping;
-	bool housekeeping_running = false;
+	bool housekeeping_running = false, resumed = false;
+	uint32_t generation = 0;
 	struct options o;
+	int fuse_fd = -EBADF;
 	int r, ret = EXIT_FAILURE;
 
 	if (argc == 3 && strcmp(argv[1], NSENTER_CHILD_ARG) == 0)
 		nsenter_child_exec_main(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "status") == 0)
 		return control_status_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], HOLDER_ARG) == 0)
+		holder_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "upgrade") == 0)
+		return handover_upgrade_command(argc - 1, argv + 1, DEFAULT_MOUNTPOINT,
+						DEFAULT_STATE_DIR);
 	if (attach_is_command(argc, argv))
 		return attach_command_main(argc, argv);
 	r = parse_args(argc, argv, &o);
@@ -450,10 +524,22 @@ int main(int argc, char **argv)
 		return r == 0 ? EXIT_SUCCESS : 2;
 	if (o.debug)
 		log_set_max_level(LOG_LEVEL_DEBUG);
-	/* Before check_environment() unmounts an earlier procbox's dead mount. */
-	(void)attach_restart_prepare(o.mountpoint);
-	if (check_environment(&o) < 0)
+	if (geteuid() != 0) {
+		fprintf(stderr, "procbox: must run as root (it enters containers' namespaces)\n");
 		return EXIT_FAILURE;
+	}
+	main_thread = pthread_self();
+	/* A connection an earlier daemon served, kept for us: no mount, no re-attach. */
+	r = handover_acquire(&ho, o.state_dir, o.mountpoint);
+	if (r < 0)
+		log_warn(r, "Cannot look for a kept FUSE connection: %m");
+	resumed = r > 0;
+	if (!resumed) {
+		/* Before check_environment() unmounts an earlier procbox's dead mount. */
+		(void)attach_restart_prepare(o.mountpoint);
+		if (check_environment(&o) < 0)
+			return EXIT_FAILURE;
+	}
 	raise_fd_limit(&o);
 	procsys_set_max_fds(o.max_sysctl_fds);
 	container_quota_set_limits(CONTAINER_QUOTA_FILES, o.max_files_per_container, o.max_files);
@@ -479,13 +565,40 @@ int main(int argc, char **argv)
 	}
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out;
-	if (fuse_session_mount(se, o.mountpoint) < 0) {
-		fprintf(stderr, "procbox: cannot mount on %s\n", o.mountpoint);
-		goto out;
+	the_session = se;
+	/* No SA_RESTART: the main thread's sem_wait() must return to see the exit. */
+	sigaction(SIGUSR2, &(struct sigaction){.sa_handler = on_upgrade_signal}, NULL);
+	if (resumed) {
+		fuse_fd = TAKE_FD(ho.fuse_fd);
+		if (fs_resume_attach(se, fuse_fd) < 0) {
+			safe_close(fuse_fd);
+			goto out;
+		}
+	} else {
+		if (fuse_session_mount(se, o.mountpoint) < 0) {
+			fprintf(stderr, "procbox: cannot mount on %s\n", o.mountpoint);
+			goto out;
+		}
+		fuse_fd = fuse_session_fd(se);
+		r = handover_new_state(&ho, o.state_dir, o.mountpoint);
+		if (r >= 0)
+			r = fs_resume_attach(se, fuse_fd);
+		if (r < 0) {
+			log_error(r, "Failed to set up the hand-over of %s: %m", o.mountpoint);
+			goto out_unmount;
+		}
 	}
+	if (fs_resume_new(ho.state, &fs.resume) < 0 ||
+	    state_next_generation(ho.state, &generation) < 0 ||
+	    fs_handles_new(generation, &fs.handles) < 0)
+		goto out_unmount;
+	if (resumed)
+		(void)state_for_each_node(ho.state, restore_node, fs.inodes);
+	inode_table_set_log(fs.inodes, log_node, ho.state);
+
 	/* Threads exist only after this point: fork()ing into the background would lose
-	 * them. */
-	if (fuse_daemonize(o.foreground) < 0)
+	 * them. A daemon that exec'd itself is in the background already. */
+	if (ho.from != HANDOVER_EXEC && fuse_daemonize(o.foreground) < 0)
 		goto out_unmount;
 
 	ncfg = (struct nsenter_service_config){
@@ -522,35 +635,80 @@ int main(int argc, char **argv)
 	if (!loop)
 		goto out_unmount;
 	fuse_loop_cfg_set_max_threads(loop, o.max_threads);
-	fuse_loop_cfg_set_clone_fd(loop, 1);
-	log_info("Serving %s (timeout %d ms, agents at most %u)", o.mountpoint, o.timeout_ms,
-		 o.max_agents);
-	/* Containers left with dead mounts by an earlier procbox get this one's. */
-	r = attach_restart_start(o.mountpoint);
+	/* One /dev/fuse file for every worker, the one the holder keeps: requests a
+	 * worker read live on that file's list and survive this process (a cloned fd's
+	 * list would be failed with ECONNABORTED when the process dies). */
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	if (resumed) {
+		r = fs_resume_session(se, fs.resume, fuse_fd);
+		if (r < 0 && r != -EOPNOTSUPP) {
+			log_error(r, "Failed to take over the FUSE connection of %s: %m",
+				  o.mountpoint);
+			goto out_unmount;
+		}
+		if (r == -EOPNOTSUPP)
+			log_warn(0, "This kernel cannot resend requests a dead daemon had read");
+	}
+	r = handover_keep(&ho, fuse_fd);
 	if (r < 0)
-		log_warn(r, "Cannot start re-attaching containers: %m");
+		log_warn(r, "The FUSE connection of %s will not outlive this process: %m",
+			 o.mountpoint);
+	log_info("Serving %s (timeout %d ms, agents at most %u%s)", o.mountpoint, o.timeout_ms,
+		 o.max_agents, resumed ? ", connection taken over" : "");
+	(void)handover_write_pid(&ho, generation);
+	/* Containers left with dead mounts by an earlier procbox get this one's. */
+	if (!resumed) {
+		r = attach_restart_start(o.mountpoint);
+		if (r < 0)
+			log_warn(r, "Cannot start re-attaching containers: %m");
+	}
 	r = fuse_session_loop_mt(se, loop);
 	/* libfuse's signal handlers leave the signal number as the loop's result */
-	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? EXIT_SUCCESS : EXIT_FAILURE;
-	log_info("Stopping");
+	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || upgrade_requested
+		  ? EXIT_SUCCESS
+		  : EXIT_FAILURE;
+	log_info("%s", upgrade_requested ? "Upgrading in place" : "Stopping");
+	if (upgrade_requested)
+		goto out;
+	/* Stopping for good. Under systemd the fd store keeps the connection for the next
+	 * start (systemctl restart); it lets it go itself when the unit stops. */
+	if (fdstore_available())
+		goto out;
+	if (resumed)
+		(void)umount2(o.mountpoint, MNT_DETACH);
+	resumed = false;
 
 out_unmount:
-	fuse_session_unmount(se);
+	/* A daemon that took a connection over and failed leaves it to the holder: the
+	 * next one may succeed. */
+	if (!resumed) {
+		fuse_session_unmount(se);
+		handover_release(&ho);
+	}
 out:
 	stopping = 1;
 	if (housekeeping_running)
 		pthread_join(housekeeping, NULL);
 	fuse_loop_cfg_destroy(loop);
-	if (se) {
-		fuse_remove_signal_handlers(se);
-		fuse_session_destroy(se);
-	}
 	control_stop(control);
 	/* The sampler walks the registry; the registry's release callback talks to the
 	 * nsenter service. */
 	resources_sampler_stop();
 	container_registry_free(fs.containers);
 	nsenter_service_free(fs.nsenter);
+	if (upgrade_requested && ho.state && exe) {
+		/* Everything but the connection and the state is closed by now (CLOEXEC). */
+		fuse_remove_signal_handlers(se);
+		r = handover_exec(&ho, fuse_fd, exe, argv);
+		log_error(r, "Cannot exec %s: %m; the connection waits for a new procbox", exe);
+	}
+	if (se) {
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+	}
+	fs_handles_free(fs.handles);
+	fs_resume_free(fs.resume);
+	handover_done(&ho);
 	inode_table_free(fs.inodes);
 	tree_free();
 	fuse_opt_free_args(&args);

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 
 #include "fs/fs.h"
+#include "fs/handles.h"
 #include "fs/inode.h"
 #include "handlers/tree.h"
 #include "nsenter/message.h"
@@ -428,11 +429,53 @@ static int serve_opendir(struct fs_req *r)
 		reply_err(r->req, res);
 		return res;
 	}
-	r->fi.fh = (uintptr_t)d;
+	r->fi.fh = fs_handle_put(fs_of(r->req)->handles, d);
+	if (!r->fi.fh) {
+		dir_handle_free(d);
+		reply_err(r->req, -ENOMEM);
+		return -ENOMEM;
+	}
 	r->fi.cache_readdir = 0;
 	r->fi.keep_cache = 0;
 	if (fuse_reply_open(r->req, &r->fi) == -ENOENT)
+		dir_handle_free(fs_handle_take(fs_of(r->req)->handles, r->fi.fh));
+	return 0;
+}
+
+/* A folder opened under an earlier daemon (the connection was taken over): listed anew
+ * for this caller, kept under the old handle. */
+static int dir_adopt(fuse_req_t req, fuse_ino_t ino, uint64_t fh, struct dir_handle **ret)
+{
+	struct procbox_fs *fs = fs_of(req);
+	_cleanup_free_ char *path = inode_path(fs->inodes, ino);
+	struct dir_handle *d, *got;
+	struct pb_caller c;
+	int r;
+
+	if (!path)
+		return -ESTALE;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	r = caller_get(req, &c);
+	if (r >= 0) {
+		r = container_quota_charge(c.container, CONTAINER_QUOTA_FILES, 1);
+		if (r >= 0)
+			d->charged = container_ref(c.container);
+	}
+	if (r >= 0)
+		r = tree_readdir(&c, path, &d->e, &d->n);
+	caller_put(&c);
+	if (r < 0) {
 		dir_handle_free(d);
+		return r;
+	}
+	got = fs_handle_adopt(fs->handles, fh, d);
+	if (got != d)
+		dir_handle_free(d);
+	if (!got)
+		return -ENOMEM;
+	*ret = got;
 	return 0;
 }
 
@@ -451,11 +494,21 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct dir_handle *d = fs_handle_get(fs_of(req)->handles, fi->fh);
 	_cleanup_free_ char *buf = NULL;
 	uint64_t start = reqclock_now_ns();
-	struct usage *u = d->charged ? usage_get(d->charged) : NULL;
+	struct usage *u;
 	size_t used = 0;
+	int e;
+
+	if (!d) {
+		if (!fs_handle_foreign(fs_of(req)->handles, fi->fh))
+			return reply_err(req, -EBADF);
+		e = dir_adopt(req, ino, fi->fh, &d);
+		if (e < 0)
+			return reply_err(req, e);
+	}
+	u = d->charged ? usage_get(d->charged) : NULL;
 
 	if (size > MAX_IO)
 		size = MAX_IO;
@@ -495,7 +548,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	dir_handle_free((struct dir_handle *)(uintptr_t)fi->fh);
+	dir_handle_free(fs_handle_take(fs_of(req)->handles, fi->fh));
 	fuse_reply_err(req, 0);
 }
 
@@ -516,11 +569,57 @@ static int serve_open(struct fs_req *r)
 	}
 	if (r->usage)
 		usage_file_opened(r->usage);
-	r->fi.fh = (uintptr_t)f;
+	r->fi.fh = fs_handle_put(fs_of(r->req)->handles, f);
+	if (!r->fi.fh) {
+		release_file(f);
+		reply_err(r->req, -ENOMEM);
+		return -ENOMEM;
+	}
 	r->fi.direct_io = 1;
 	r->fi.keep_cache = 0;
 	if (fuse_reply_open(r->req, &r->fi) == -ENOENT)
+		release_file(fs_handle_take(fs_of(r->req)->handles, r->fi.fh));
+	return 0;
+}
+
+/*
+ * The open file fi->fh stands for. A handle of an earlier daemon (the connection was
+ * taken over, the kernel kept its open files) is opened anew, by path, for the caller
+ * that uses it, in the caller's own container and with its credentials: what it reads
+ * is what a fresh open would show it, never what another container opened.
+ */
+static int file_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct pb_file **ret)
+{
+	struct procbox_fs *fs = fs_of(req);
+	struct pb_file *f = fs_handle_get(fs->handles, fi->fh), *got;
+	_cleanup_free_ char *path = NULL;
+	struct pb_caller c;
+	int r;
+
+	if (f) {
+		*ret = f;
+		return 0;
+	}
+	if (!fs_handle_foreign(fs->handles, fi->fh))
+		return -EBADF;
+	path = inode_path(fs->inodes, ino);
+	if (!path)
+		return -ESTALE;
+	r = caller_get(req, &c);
+	if (r < 0)
+		return r;
+	r = tree_open(&c, path, fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC), &f);
+	caller_put(&c);
+	if (r < 0)
+		return r;
+	got = fs_handle_adopt(fs->handles, fi->fh, f);
+	if (got != f)
 		release_file(f);
+	else if (f->charged && usage_get(f->charged))
+		usage_file_opened(usage_get(f->charged));
+	if (!got)
+		return -ENOMEM;
+	*ret = got;
 	return 0;
 }
 
@@ -537,7 +636,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static int serve_read(struct fs_req *r)
 {
-	struct pb_file *f = (struct pb_file *)(uintptr_t)r->fi.fh;
+	struct pb_file *f = fs_handle_get(fs_of(r->req)->handles, r->fi.fh);
 	_cleanup_free_ char *buf = NULL;
 	int res;
 
@@ -559,10 +658,14 @@ static int serve_read(struct fs_req *r)
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct pb_file *f = (struct pb_file *)(uintptr_t)fi->fh;
+	struct pb_file *f;
 	struct fs_req r;
+	int e;
 
 	trace(req, "read", ino, NULL);
+	e = file_of(req, ino, fi, &f);
+	if (e < 0)
+		return reply_err(req, e);
 	fs_req_start_file(&r, req, USAGE_READ, serve_read, f);
 	r.fi = *fi;
 	r.size = size > MAX_IO ? MAX_IO : size;
@@ -573,7 +676,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static int serve_write(struct fs_req *r)
 {
-	struct pb_file *f = (struct pb_file *)(uintptr_t)r->fi.fh;
+	struct pb_file *f = fs_handle_get(fs_of(r->req)->handles, r->fi.fh);
 	int res;
 
 	res = tree_write(&r->caller, f, r->data, r->size, r->off);
@@ -589,10 +692,14 @@ static int serve_write(struct fs_req *r)
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct pb_file *f = (struct pb_file *)(uintptr_t)fi->fh;
+	struct pb_file *f;
 	struct fs_req r;
+	int e;
 
 	trace(req, "write", ino, NULL);
+	e = file_of(req, ino, fi, &f);
+	if (e < 0)
+		return reply_err(req, e);
 	fs_req_start_file(&r, req, USAGE_WRITE, serve_write, f);
 	r.fi = *fi;
 	r.data = buf;
@@ -604,9 +711,17 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pb_file *f = (struct pb_file *)(uintptr_t)fi->fh;
-	struct container *c = f->charged ? container_ref(f->charged) : NULL;
-	struct usage *u = c ? usage_get(c) : NULL;
+	struct pb_file *f = fs_handle_take(fs_of(req)->handles, fi->fh);
+	struct container *c;
+	struct usage *u;
+
+	/* a handle of an earlier daemon that nobody used here: nothing to release */
+	if (!f) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	c = f->charged ? container_ref(f->charged) : NULL;
+	u = c ? usage_get(c) : NULL;
 
 	release_file(f);
 	fuse_reply_err(req, 0);

@@ -20,6 +20,8 @@ struct procbox_fs {
 	struct nsenter_service *nsenter;
 	struct container_registry *containers;
 	struct inode_table *inodes;
+	struct fs_handles *handles; /* fuse_file_info.fh of open files and folders */
+	struct fs_resume *resume;   /* NULL: the session reads /dev/fuse by itself */
 };
 
 const struct fuse_lowlevel_ops *fs_operations(void);

@@ -26,6 +26,8 @@ struct inode_table {
 	uint64_t *free_ids;
 	uint64_t n_free, next_id;
 	unsigned count;
+	void (*log)(uint64_t id, const char *path, void *userdata);
+	void *log_userdata;
 };
 
 static uint32_t hash(const char *s)
@@ -66,6 +68,29 @@ void inode_table_free(struct inode_table *t)
 	free(t);
 }
 
+static int grow_locked(struct inode_table *t, uint64_t id)
+{
+	uint64_t cap = t->cap ? t->cap : 1024;
+	struct node **b;
+	uint64_t *f;
+
+	while (id - 2 >= cap)
+		cap *= 2;
+	if (cap == t->cap)
+		return 0;
+	b = realloc(t->by_id, cap * sizeof(*b));
+	if (b)
+		t->by_id = b;
+	f = realloc(t->free_ids, cap * sizeof(*f));
+	if (f)
+		t->free_ids = f;
+	if (!b || !f)
+		return -ENOMEM;
+	memset(t->by_id + t->cap, 0, (cap - t->cap) * sizeof(*b));
+	t->cap = cap;
+	return 0;
+}
+
 static struct node *by_id_locked(struct inode_table *t, uint64_t id)
 {
 	if (id < 2 || id - 2 >= t->cap)
@@ -92,26 +117,16 @@ uint64_t inode_get(struct inode_table *t, const char *path)
 		if (t->n_free > 0)
 			n->id = t->free_ids[--t->n_free];
 		else {
-			if (t->next_id - 2 >= t->cap) {
-				uint64_t cap = t->cap ? t->cap * 2 : 1024;
-				struct node **b = realloc(t->by_id, cap * sizeof(*b));
-				uint64_t *f = realloc(t->free_ids, cap * sizeof(*f));
-
-				if (b)
-					t->by_id = b;
-				if (f)
-					t->free_ids = f;
-				if (!b || !f)
-					goto fail;
-				memset(t->by_id + t->cap, 0, (cap - t->cap) * sizeof(*b));
-				t->cap = cap;
-			}
+			if (grow_locked(t, t->next_id) < 0)
+				goto fail;
 			n->id = t->next_id++;
 		}
 		t->by_id[n->id - 2] = n;
 		n->next = t->bucket[h];
 		t->bucket[h] = n;
 		t->count++;
+		if (t->log)
+			t->log(n->id, n->path, t->log_userdata);
 	}
 	n->nlookup++;
 	id = n->id;
@@ -172,4 +187,68 @@ unsigned inode_count(struct inode_table *t)
 	n = t->count;
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+void inode_table_set_log(struct inode_table *t,
+			 void (*log)(uint64_t id, const char *path, void *userdata), void *userdata)
+{
+	pthread_mutex_lock(&t->lock);
+	t->log = log;
+	t->log_userdata = userdata;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void unhash_locked(struct inode_table *t, struct node *n)
+{
+	for (struct node **p = &t->bucket[hash(n->path)]; *p; p = &(*p)->next)
+		if (*p == n) {
+			*p = n->next;
+			return;
+		}
+}
+
+int inode_restore(struct inode_table *t, uint64_t nodeid, const char *path)
+{
+	uint32_t h = hash(path);
+	struct node *n, *old;
+	int r = -ENOMEM;
+
+	if (nodeid < 2 || nodeid > UINT32_MAX || !*path)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	if (grow_locked(t, nodeid) < 0)
+		goto out;
+	n = calloc(1, sizeof(*n));
+	if (!n || !(n->path = strdup(path))) {
+		free(n);
+		goto out;
+	}
+	/* The id was handed out again after a FORGET: the earlier node is gone. */
+	old = t->by_id[nodeid - 2];
+	if (old) {
+		unhash_locked(t, old);
+		free(old->path);
+		free(old);
+		t->count--;
+	}
+	/* The path got a new id after a FORGET: lookups get the newest, and the older id
+	 * keeps its path for the kernel that may still hold it. */
+	for (old = t->bucket[h]; old; old = old->next)
+		if (strcmp(old->path, path) == 0) {
+			unhash_locked(t, old);
+			break;
+		}
+	n->id = nodeid;
+	/* The kernel's count is unknown; its FORGET, whatever it says, drops the node. */
+	n->nlookup = 1;
+	t->by_id[nodeid - 2] = n;
+	n->next = t->bucket[h];
+	t->bucket[h] = n;
+	t->count++;
+	if (t->next_id <= nodeid)
+		t->next_id = nodeid + 1;
+	r = 0;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return r;
 }

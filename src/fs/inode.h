@@ -18,3 +18,12 @@ uint64_t inode_get(struct inode_table *t, const char *path);
 char *inode_path(struct inode_table *t, uint64_t nodeid);
 void inode_forget(struct inode_table *t, uint64_t nodeid, uint64_t nlookup);
 unsigned inode_count(struct inode_table *t);
+
+/* Called, under the table's lock, with every node id handed out for the first time, so
+ * that a daemon taking over the connection knows what the kernel's ids mean. */
+void inode_table_set_log(struct inode_table *t,
+			 void (*log)(uint64_t id, const char *path, void *userdata),
+			 void *userdata);
+/* Puts back a node an earlier daemon handed out (later calls for an id or a path win);
+ * new ids continue above it. Returns 0 or -ENOMEM. */
+int inode_restore(struct inode_table *t, uint64_t nodeid, const char *path);
