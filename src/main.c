@@ -17,6 +17,7 @@
 #include "attach/entry.h"
 #include "config.h"
 #include "container/container.h"
+#include "container/saved.h"
 #include "fs/fs.h"
 #include "fs/handles.h"
 #include "fs/inode.h"
@@ -514,6 +515,8 @@ int main(int argc, char **argv)
 		return control_status_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], HOLDER_ARG) == 0)
 		holder_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], HOLDER_PROBE_ARG) == 0)
+		return holder_probe_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "upgrade") == 0)
 		return handover_upgrade_command(argc - 1, argv + 1, DEFAULT_MOUNTPOINT,
 						DEFAULT_STATE_DIR);
@@ -546,6 +549,13 @@ int main(int argc, char **argv)
 	container_quota_set_limits(CONTAINER_QUOTA_SNAP_BYTES,
 				   (uint64_t)o.max_snap_mib_per_container << 20,
 				   (uint64_t)o.max_snap_mib << 20);
+	if (ho.dir) {
+		_cleanup_free_ char *values = NULL;
+
+		/* Emulated values containers wrote, given back after a restart. */
+		if (asprintf(&values, "%s/values", ho.dir) < 0 || saved_set_dir(values) < 0)
+			log_warn(0, "Emulated values will not be kept across a restart");
+	}
 
 	r = tree_init();
 	if (r < 0) {

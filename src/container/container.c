@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "container/container.h"
+#include "container/saved.h"
 #include "nsenter/creds.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -414,6 +415,27 @@ int container_value_get(struct container *c, const char *key, char *buf, size_t 
 	return r;
 }
 
+/* Under c->lock, so that saves of one container land in the order of its writes. A value
+ * that cannot be saved still holds until a restart. */
+static void save_locked(struct container *c)
+{
+	const char *keys[256], *values[256];
+	size_t n = 0;
+
+	if (!saved_enabled() || container_is_host(c))
+		return;
+	for (struct kv *kv = c->values; kv && n < ELEMENTSOF(keys); kv = kv->next) {
+		keys[n] = kv->key;
+		values[n++] = kv->value;
+	}
+	(void)saved_store(&c->id, c->init_pid, c->init_start, keys, values, n);
+}
+
+static int load_value(const char *key, const char *value, void *userdata)
+{
+	return container_value_set(userdata, key, value);
+}
+
 int container_value_set(struct container *c, const char *key, const char *value)
 {
 	char *v = strdup(value);
@@ -426,6 +448,7 @@ int container_value_set(struct container *c, const char *key, const char *value)
 		if (strcmp(kv->key, key) == 0) {
 			free(kv->value);
 			kv->value = v;
+			save_locked(c);
 			pthread_mutex_unlock(&c->lock);
 			return 0;
 		}
@@ -441,6 +464,7 @@ int container_value_set(struct container *c, const char *key, const char *value)
 	kv->next = c->values;
 	c->values = kv;
 	c->n_values++;
+	save_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
@@ -542,14 +566,18 @@ static void registry_remove_locked(struct container_registry *reg, struct contai
 		(void)epoll_ctl(reg->epfd, EPOLL_CTL_DEL, c->init_pidfd, NULL);
 }
 
+static bool init_alive(const struct container *c);
+
 static void release(struct container_registry *reg, struct container *c)
 {
+	/* Its init is gone: nothing may ever get these values again. (A daemon that stops
+	 * releases live containers too: their values wait for the next one.) */
+	if (!container_is_host(c) && !init_alive(c))
+		saved_remove(&c->id, c->init_pid, c->init_start);
 	if (reg->on_release)
 		reg->on_release(c, reg->userdata);
 	container_unref(c); /* the registry's reference */
 }
-
-static bool init_alive(const struct container *c);
 
 static bool listed_locked(struct container_registry *reg, const struct container *c)
 {
@@ -740,6 +768,9 @@ int container_registry_get(struct container_registry *reg, pid_t pid, struct con
 		return -ESRCH;
 	}
 	load_maps(c);
+	/* What this very container wrote before procbox restarted. */
+	if (!container_is_host(c))
+		(void)saved_load(&c->id, c->init_pid, c->init_start, load_value, c);
 
 	pthread_mutex_lock(&reg->lock);
 	other = find_locked(reg, &id);

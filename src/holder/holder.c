@@ -364,3 +364,30 @@ _Noreturn void holder_main(int argc, char **argv)
 	}
 	_exit(0);
 }
+
+int holder_probe_main(int argc, char **argv)
+{
+	_cleanup_free_ char *dir = NULL;
+	int a = -EBADF, b = -EBADF, r;
+
+	if (argc != 4)
+		return 2;
+	r = holder_dir(argv[2], argv[3], &dir);
+	if (r < 0) {
+		printf("unreachable: %s\n", strerror(-r));
+		return 2;
+	}
+	r = holder_get(dir, &a, &b);
+	safe_close(a);
+	safe_close(b);
+	if (r > 0) {
+		printf("granted\n");
+		return 0;
+	}
+	if (r == -EPERM) {
+		printf("refused\n");
+		return 1;
+	}
+	printf("unreachable: %s\n", r == 0 ? "no holder" : strerror(-r));
+	return 2;
+}

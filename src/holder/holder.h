@@ -14,6 +14,9 @@
  * stops for good (HOLDER_STOP).
  */
 #define HOLDER_ARG "--procbox-holder"
+/* procbox --procbox-holder-probe STATE_DIR MOUNTPOINT: asks the holder for the fds and
+ * prints "granted", "refused" or "unreachable" (for tests). */
+#define HOLDER_PROBE_ARG "--procbox-holder-probe"
 
 /* The folder of one mountpoint's socket and saved values (root only, created). */
 int holder_dir(const char *state_dir, const char *mountpoint, char **ret);
@@ -25,6 +28,8 @@ int holder_start(const char *dir, int fuse_fd, int state_fd, pid_t *ret_pid);
 int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd);
 /* Asks the holder to let go of the connection and exit; 0 if there was none. */
 int holder_stop(const char *dir);
+
+int holder_probe_main(int argc, char **argv);
 
 /* main() of the holder process: argv = HOLDER_ARG SOCKFD FUSEFD STATEFD. */
 _Noreturn void holder_main(int argc, char **argv);
