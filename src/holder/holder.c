@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -342,14 +343,32 @@ _Noreturn void holder_main(int argc, char **argv)
 			close(nul);
 	}
 	while (!stop) {
-		int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		/* No events asked of /dev/fuse: poll reports only its POLLERR, when the
+		 * connection is aborted (its last mount went away, or someone aborted it
+		 * in /sys/fs/fuse/connections): nothing is left to keep. */
+		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = fuse_fd}};
+		int cfd;
 
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			stop = true;
+			cfd = -1;
+			goto done;
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			_exit(1);
 		}
 		serve(cfd, fuse_fd, state_fd, install, &stop);
+	done:
 		if (stop) {
 			struct sockaddr_un sa;
 			socklen_t len = sizeof(sa);
@@ -360,7 +379,8 @@ _Noreturn void holder_main(int argc, char **argv)
 			    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
 				(void)unlink(sa.sun_path);
 		}
-		close(cfd);
+		if (cfd >= 0)
+			close(cfd);
 	}
 	_exit(0);
 }
