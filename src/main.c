@@ -534,6 +534,11 @@ int main(int argc, char **argv)
 	main_thread = pthread_self();
 	/* A connection an earlier daemon served, kept for us: no mount, no re-attach. */
 	r = handover_acquire(&ho, o.state_dir, o.mountpoint);
+	if (r == -EBUSY) {
+		fprintf(stderr, "procbox: mountpoint %s is busy: another procbox serves it\n",
+			o.mountpoint);
+		return EXIT_FAILURE;
+	}
 	if (r < 0)
 		log_warn(r, "Cannot look for a kept FUSE connection: %m");
 	resumed = r > 0;

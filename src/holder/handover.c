@@ -81,6 +81,8 @@ int handover_acquire(struct handover *h, const char *state_dir, const char *moun
 		fuse_fd = safe_close(fuse_fd);
 		state_fd = safe_close(state_fd);
 		r = holder_get(h->dir, &fuse_fd, &state_fd);
+		if (r == -EBUSY)
+			return r;
 		if (r < 0)
 			log_warn(r, "The holder of %s refused the connection: %m", mountpoint);
 		if (r > 0)

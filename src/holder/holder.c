@@ -131,6 +131,8 @@ int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd)
 			for (size_t i = 0; i < k; i++)
 				safe_close(((int *)CMSG_DATA(cm))[i]);
 		}
+		if (strcmp(buf, "EBUSY") == 0)
+			return -EBUSY;
 		return strcmp(buf, "EPERM") == 0 ? -EPERM : -EPROTO;
 	}
 	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
@@ -189,8 +191,8 @@ int holder_start(const char *dir, int fuse_fd, int state_fd, pid_t *ret_pid)
 	if (pid < 0)
 		return negative_errno();
 	if (pid == 0) {
-		char a[3][16];
-		pid_t p;
+		char a[4][16];
+		pid_t p, owner = getppid();
 
 		(void)setsid();
 		p = fork();
@@ -208,7 +210,8 @@ int holder_start(const char *dir, int fuse_fd, int state_fd, pid_t *ret_pid)
 		snprintf(a[0], sizeof(a[0]), "3");
 		snprintf(a[1], sizeof(a[1]), "4");
 		snprintf(a[2], sizeof(a[2]), "5");
-		execl(exe, exe, HOLDER_ARG, a[0], a[1], a[2], (char *)NULL);
+		snprintf(a[3], sizeof(a[3]), "%d", (int)owner);
+		execl(exe, exe, HOLDER_ARG, a[0], a[1], a[2], a[3], (char *)NULL);
 		_exit(127);
 	}
 	p_wr = safe_close(p_wr);
@@ -272,8 +275,29 @@ static bool peer_allowed(int fd, const char *install)
 	return true;
 }
 
+/* The daemon that serves the connection now: another one is refused (EBUSY) while it
+ * lives, so two daemons never read one connection. */
+static int owner_pidfd = -EBADF;
+static pid_t owner_pid;
+
+static bool owner_alive(void)
+{
+	struct pollfd p = {.fd = owner_pidfd, .events = POLLIN};
+
+	return owner_pidfd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+static void set_owner(pid_t pid)
+{
+	owner_pidfd = safe_close(owner_pidfd);
+	owner_pid = pid;
+	owner_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
 static void serve(int cfd, int fuse_fd, int state_fd, const char *install, bool *stop)
 {
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
 	char buf[16] = {0};
 	int fds[2] = {fuse_fd, state_fd};
 	union {
@@ -298,6 +322,13 @@ static void serve(int cfd, int fuse_fd, int state_fd, const char *install, bool 
 	}
 	if (strcmp(buf, REQ_GET) != 0)
 		return;
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0)
+		return;
+	if (owner_alive() && owner_pid != cr.pid) {
+		(void)send(cfd, "EBUSY", 6, MSG_NOSIGNAL);
+		return;
+	}
+	set_owner(cr.pid);
 	mh.msg_control = &c;
 	mh.msg_controllen = sizeof(c);
 	cm = CMSG_FIRSTHDR(&mh);
@@ -315,8 +346,9 @@ _Noreturn void holder_main(int argc, char **argv)
 	bool stop = false;
 	ssize_t n;
 
-	if (argc != 5)
+	if (argc != 6)
 		_exit(2);
+	set_owner(atoi(argv[5]));
 	lfd = atoi(argv[2]);
 	fuse_fd = atoi(argv[3]);
 	state_fd = atoi(argv[4]);
@@ -406,6 +438,10 @@ int holder_probe_main(int argc, char **argv)
 	}
 	if (r == -EPERM) {
 		printf("refused\n");
+		return 1;
+	}
+	if (r == -EBUSY) {
+		printf("busy\n");
 		return 1;
 	}
 	printf("unreachable: %s\n", r == 0 ? "no holder" : strerror(-r));

@@ -64,8 +64,10 @@ mkdir -p "$p/mnt"
 RL_PID=$!
 for i in $(seq 1 300); do [ -S "$(echo "$p"/state/*/holder.sock)" ] && break; sleep 0.01; done
 sock=$(echo "$p"/state/*/holder.sock)
-tap_is "root running the installed binary gets the connection" \
-	"$("$PB" --procbox-holder-probe "$p/state" "$p/mnt")" granted
+tap_is "root running the installed binary passes, but not while a procbox serves" \
+	"$("$PB" --procbox-holder-probe "$p/state" "$p/mnt")" busy
+tap_is "a second procbox on the mountpoint says it is busy" \
+	"$("$PB" -f --state-dir "$p/state" "$p/mnt" 2>&1 | grep -c "is busy")" 1
 cp "$PB" "$p/other-procbox"
 tap_is "a client of another installation is refused" \
 	"$("$p/other-procbox" --procbox-holder-probe "$p/state" "$p/mnt")" refused
