@@ -28,6 +28,7 @@
 #include "attach/oci.h"
 #include "attach/restart.h"
 #include "attach/runc.h"
+#include "holder/holder.h"
 #include "lib/testns.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -368,19 +369,28 @@ struct daemon {
 	char log[80];
 };
 
+/* Each daemon's hand-over state (holder socket, pid file) beside its mountpoint. */
+static void state_dir_of(const char *mnt, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.state", mnt);
+}
+
 static pid_t spawn_daemon(const char *mnt, const char *log)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		char state[96];
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(PROCBOX_BUILD_ROOT "/procbox", "procbox", "-f", mnt, (char *)NULL);
+		state_dir_of(mnt, state, sizeof(state));
+		execl(PROCBOX_BUILD_ROOT "/procbox", "procbox", "-f", "--state-dir", state, mnt,
+		      (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -413,6 +423,37 @@ static void daemon_kill9(struct daemon *d)
 	d->pid = 0;
 }
 
+/* The connection is lost only when the holder that keeps it dies too (daemon.pid names
+ * it); then a new daemon re-attaches the dead mounts. */
+static void holder_kill9(struct daemon *d)
+{
+	char state[96], *dir = NULL, *path = NULL;
+	int pid = 0, holder = 0;
+	unsigned gen;
+	FILE *f;
+
+	state_dir_of(d->mnt, state, sizeof(state));
+	cr_assert_eq(holder_dir(state, d->mnt, &dir), 0);
+	cr_assert_geq(asprintf(&path, "%s/daemon.pid", dir), 0);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fscanf(f, "%d %u %d", &pid, &gen, &holder), 3);
+	fclose(f);
+	cr_assert_gt(holder, 0);
+	kill(holder, SIGKILL);
+	for (int i = 0; i < 500 && kill(holder, 0) == 0; i++) {
+		char st[256] = "";
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/%d/stat", holder);
+		if (read_line(p, st, sizeof(st)) == 0 && strstr(st, ") Z"))
+			break; /* a zombie until the subreaper reaps it: gone all the same */
+		usleep(10000);
+	}
+	free(dir);
+	free(path);
+}
+
 static void daemon_down(struct daemon *d)
 {
 	if (d->pid > 0) {
@@ -425,6 +466,13 @@ static void daemon_down(struct daemon *d)
 	umount2(d->mnt, MNT_DETACH);
 	rmdir(d->mnt);
 	unlink(d->log);
+	{
+		char state[96], cmd[128];
+
+		state_dir_of(d->mnt, state, sizeof(state));
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+		(void)!system(cmd);
+	}
 	d->mnt[0] = 0;
 }
 
@@ -807,6 +855,8 @@ Test(live, restart_reattaches_every_container_within_one_second)
 
 	daemon_kill9(&pb);
 	daemon_kill9(&other);
+	holder_kill9(&pb);
+	holder_kill9(&other);
 	ct_sh(&cts[0], "cat /proc/sys/kernel/hostname 2>/dev/null", &st);
 	cr_assert_neq(st, 0, "a dead mount answers ENOTCONN");
 

@@ -80,7 +80,7 @@ int handover_acquire(struct handover *h, const char *state_dir, const char *moun
 	if (h->from == HANDOVER_NONE) {
 		fuse_fd = safe_close(fuse_fd);
 		state_fd = safe_close(state_fd);
-		r = holder_get(h->dir, &fuse_fd, &state_fd);
+		r = holder_get(h->dir, &fuse_fd, &state_fd, &h->holder_pid);
 		if (r == -EBUSY)
 			return r;
 		if (r < 0)
@@ -148,14 +148,14 @@ int handover_keep(struct handover *h, int fuse_fd)
 		return r;
 	}
 	/* A holder that answers already keeps this connection (it gave it to us). */
-	r = holder_get(h->dir, &a, &b);
+	r = holder_get(h->dir, &a, &b, &h->holder_pid);
 	safe_close(a);
 	safe_close(b);
 	if (r > 0 && h->from != HANDOVER_NONE)
 		return 0;
 	if (r > 0)
 		(void)holder_stop(h->dir); /* another connection's: this mount replaced it */
-	return holder_start(h->dir, fuse_fd, state_fd(h->state), NULL);
+	return holder_start(h->dir, fuse_fd, state_fd(h->state), &h->holder_pid);
 }
 
 void handover_release(struct handover *h)
@@ -198,7 +198,7 @@ int handover_write_pid(struct handover *h, uint32_t generation)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return negative_errno();
-	n = snprintf(buf, sizeof(buf), "%d %u\n", (int)getpid(), generation);
+	n = snprintf(buf, sizeof(buf), "%d %u %d\n", (int)getpid(), generation, (int)h->holder_pid);
 	if (write(fd, buf, (size_t)n) != n)
 		return -EIO;
 	if (rename(tmp, path) < 0)

@@ -17,7 +17,8 @@ struct handover {
 	enum handover_source from;
 	int fuse_fd;
 	struct handover_state *state;
-	char *dir; /* root-only folder of this mountpoint (socket, pid file, values) */
+	char *dir;	  /* root-only folder of this mountpoint (socket, pid file, values) */
+	pid_t holder_pid; /* 0: none known (under systemd) */
 };
 
 #define HANDOVER_ENV "PROCBOX_HANDOVER_FDS"
@@ -36,7 +37,8 @@ void handover_release(struct handover *h);
 int handover_exec(struct handover *h, int fuse_fd, const char *exe, char **argv);
 void handover_done(struct handover *h);
 
-/* The pid file dir/daemon.pid: "PID GENERATION", written once a daemon serves. */
+/* The pid file dir/daemon.pid: "PID GENERATION HOLDERPID", written once a daemon
+ * serves. */
 int handover_write_pid(struct handover *h, uint32_t generation);
 
 /* procbox upgrade [--state-dir DIR] [MOUNTPOINT]: SIGUSR2 to the daemon, then waits

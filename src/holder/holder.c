@@ -102,8 +102,10 @@ static int connect_holder(const char *dir)
 	return TAKE_FD(fd);
 }
 
-int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd)
+int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd, pid_t *ret_pid)
 {
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
 	_cleanup_close_ int fd = connect_holder(dir);
 	char buf[16] = {0};
 	union {
@@ -136,6 +138,8 @@ int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd)
 		return strcmp(buf, "EPERM") == 0 ? -EPERM : -EPROTO;
 	}
 	memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	if (ret_pid)
+		*ret_pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 ? cr.pid : 0;
 	*ret_fuse_fd = fds[0];
 	*ret_state_fd = fds[1];
 	return 1;
@@ -429,7 +433,7 @@ int holder_probe_main(int argc, char **argv)
 		printf("unreachable: %s\n", strerror(-r));
 		return 2;
 	}
-	r = holder_get(dir, &a, &b);
+	r = holder_get(dir, &a, &b, NULL);
 	safe_close(a);
 	safe_close(b);
 	if (r > 0) {

@@ -26,7 +26,7 @@ int holder_start(const char *dir, int fuse_fd, int state_fd, pid_t *ret_pid);
 /* The fds a live holder keeps: 1 and both set, 0 if there is no holder, or a
  * negative errno (-EPERM: this process may not have them; -EBUSY: another daemon
  * that lives serves the connection). */
-int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd);
+int holder_get(const char *dir, int *ret_fuse_fd, int *ret_state_fd, pid_t *ret_pid);
 /* Asks the holder to let go of the connection and exit; 0 if there was none. */
 int holder_stop(const char *dir);
 
