@@ -68,13 +68,23 @@ ms_since()
 procbox_start()
 {
 	local i
-	"$pb" -f "$mnt" >>"$log" 2>&1 &
+	"$pb" -f --state-dir "$work/state" "$mnt" >>"$log" 2>&1 &
 	pbpid=$!
 	for ((i = 0; i < 300; i++)); do
 		[ "$(stat -f -c %T "$mnt" 2>/dev/null)" = fuseblk ] && [ -d "$mnt/proc/sys" ] && return 0
 		sleep 0.02
 	done
 	return 1
+}
+
+# The holder keeps the FUSE connection across a daemon's death; killing it too loses
+# the connection, the case the re-attach of dead mounts is for.
+holder_kill()
+{
+	local h
+	h=$(awk '{ print $3 }' "$work"/state/*/daemon.pid 2>/dev/null)
+	[ -n "$h" ] && [ "$h" -gt 0 ] && kill -KILL "$h" 2>/dev/null
+	sleep 0.2
 }
 
 procbox_stop()
@@ -264,14 +274,15 @@ attach_checks()
 	at_cid=$cid
 }
 
-# kill -9 procbox with containers running, start it again: how long until every container
-# reads its files through procbox again.
+# kill -9 procbox and its holder with containers running (the connection is lost), start
+# it again: how long until every container reads its files through procbox again.
 restart_checks()
 {
 	local mode=$1 t0 took pids=() names=() ok i all out
 	pids=("$(ct_pid "$rt_cid")" "$(ct_pid "$at_cid")")
 	names=("rt-$$" "at-$$")
 	procbox_stop KILL
+	holder_kill
 	out=$(nsenter -t "${pids[0]}" -m -- cat /proc/sys/kernel/hostname 2>&1)
 	case $out in
 	*"not connected"*) tap_ok "$mode: with procbox killed the mounts are dead (ENOTCONN)" ;;
