@@ -160,8 +160,18 @@ int handover_keep(struct handover *h, int fuse_fd)
 
 void handover_release(struct handover *h)
 {
-	if (h->dir)
-		(void)holder_stop(h->dir);
+	_cleanup_free_ char *pid = NULL, *values = NULL;
+
+	if (!h->dir)
+		return;
+	(void)holder_stop(h->dir);
+	/* Values of containers that still run stay for the next start; an empty folder
+	 * goes. */
+	if (asprintf(&pid, "%s/daemon.pid", h->dir) >= 0)
+		(void)unlink(pid);
+	if (asprintf(&values, "%s/values", h->dir) >= 0)
+		(void)rmdir(values);
+	(void)rmdir(h->dir);
 }
 
 int handover_exec(struct handover *h, int fuse_fd, const char *exe, char **argv)
