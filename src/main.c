@@ -545,8 +545,10 @@ int main(int argc, char **argv)
 	if (!resumed) {
 		/* Before check_environment() unmounts an earlier procbox's dead mount. */
 		(void)attach_restart_prepare(o.mountpoint);
-		if (check_environment(&o) < 0)
+		if (check_environment(&o) < 0) {
+			handover_done(&ho);
 			return EXIT_FAILURE;
+		}
 	}
 	raise_fd_limit(&o);
 	procsys_set_max_fds(o.max_sysctl_fds);

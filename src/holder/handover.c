@@ -189,6 +189,13 @@ int handover_exec(struct handover *h, int fuse_fd, const char *exe, char **argv)
 
 void handover_done(struct handover *h)
 {
+	_cleanup_free_ char *values = NULL;
+
+	/* A folder nothing was left in (a daemon that did not start) goes. */
+	if (h->dir && asprintf(&values, "%s/values", h->dir) >= 0) {
+		(void)rmdir(values);
+		(void)rmdir(h->dir);
+	}
 	state_free(h->state);
 	h->state = NULL;
 	free(h->dir);
