@@ -648,7 +648,7 @@ Test(live, detach_leaves_the_original_files)
 	ct_start(&cts[0], CT_FLAGS, "ct-detach");
 	before = procbox_mounts(cts[0].pid);
 	ct_attach(&cts[0], items);
-	cr_assert_eq(detach_container(cts[0].pid, NULL, items), 0);
+	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_DETACHED);
 	cr_assert_eq(item(items, "proc/uptime")->op.outcome, NSMOUNT_DETACHED);
 	cr_assert_eq(procbox_mounts(cts[0].pid), before);
@@ -656,7 +656,7 @@ Test(live, detach_leaves_the_original_files)
 	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /sys/devices/virtual/net", &st), "sysfs");
 	cr_assert_str_eq(ct_sh(&cts[0], "cat /proc/sys/kernel/hostname", &st), "ct-detach");
 
-	cr_assert_eq(detach_container(cts[0].pid, NULL, items), 0);
+	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_NOT_ATTACHED);
 }
 

@@ -12,6 +12,7 @@
 
 #include "attach/attach.h"
 #include "attach/mountinfo.h"
+#include "attach/restart.h"
 #include "nsenter/namespaces.h"
 #include "util/macro.h"
 
@@ -79,8 +80,35 @@ static void items_init(struct attach_item *items, enum nsmount_action action)
 	for (size_t i = 0; i < n_attach_points; i++)
 		items[i] = (struct attach_item){
 		    .path = attach_points[i],
-		    .op = {.path = attach_points[i], .action = action, .tree_fd = -EBADF},
+		    .op = {.path = attach_points[i],
+			   .action = action,
+			   .tree_fd = -EBADF,
+			   .keep_readonly = strcmp(attach_points[i], "proc/sys") == 0},
 		};
+}
+
+int attach_procbox_devs(const char *mountpoint, struct nsmount_devs *ret, dev_t **ret_dead)
+{
+	_cleanup_free_ dev_t *dead = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	*ret = (struct nsmount_devs){0};
+	r = attach_check_mountpoint(mountpoint);
+	if (r == 0) {
+		if (stat(mountpoint, &st) < 0)
+			return negative_errno();
+		ret->live = st.st_dev;
+	} else if (r == -ENOTCONN) {
+		r = reattach_dead_devs_at(mountpoint, &dead, &n);
+		if (r < 0)
+			return r;
+	}
+	ret->dead = dead;
+	ret->n_dead = n;
+	*ret_dead = TAKE_PTR(dead);
+	return 0;
 }
 
 static void items_close(struct attach_item *items)
@@ -112,10 +140,15 @@ static int open_served_tree(const char *mountpoint, const char *path, int *ret_f
 int attach_container(const char *mountpoint, pid_t pid, const char *base, struct attach_item *items)
 {
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
+	struct nsmount_devs devs = {0};
+	struct stat st;
 	size_t n = 0;
 	int r;
 
 	items_init(items, NSMOUNT_ATTACH);
+	if (stat(mountpoint, &st) < 0)
+		return negative_errno();
+	devs.live = st.st_dev;
 	for (size_t i = 0; i < n_attach_points; i++) {
 		r = open_served_tree(mountpoint, items[i].path, &items[i].op.tree_fd,
 				     &items[i].op.tree_type);
@@ -124,7 +157,7 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, struct
 		else
 			ops[n++] = items[i].op;
 	}
-	r = n > 0 ? nsmount_run(pid, base, ops, n, ATTACH_TIMEOUT_MS) : 0;
+	r = n > 0 ? nsmount_run(pid, base, &devs, ops, n, ATTACH_TIMEOUT_MS) : 0;
 	for (size_t i = 0, k = 0; r >= 0 && i < n_attach_points; i++)
 		if (items[i].serve_error == 0)
 			items[i].op = ops[k++];
@@ -132,15 +165,20 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, struct
 	return r;
 }
 
-int detach_container(pid_t pid, const char *base, struct attach_item *items)
+int detach_container(const char *mountpoint, pid_t pid, const char *base, struct attach_item *items)
 {
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
+	_cleanup_free_ dev_t *dead = NULL;
+	struct nsmount_devs devs;
 	int r;
 
 	items_init(items, NSMOUNT_DETACH);
+	r = attach_procbox_devs(mountpoint, &devs, &dead);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n_attach_points; i++)
 		ops[i] = items[i].op;
-	r = nsmount_run(pid, base, ops, n_attach_points, ATTACH_TIMEOUT_MS);
+	r = nsmount_run(pid, base, &devs, ops, n_attach_points, ATTACH_TIMEOUT_MS);
 	for (size_t i = 0; r >= 0 && i < n_attach_points; i++)
 		items[i].op = ops[i];
 	return r;

@@ -44,8 +44,15 @@ int attach_shares_mount_ns(pid_t pid);
 int attach_container(const char *mountpoint, pid_t pid, const char *base,
 		     struct attach_item *items);
 
-/* Removes procbox's mounts from every attach point of pid's container. */
-int detach_container(pid_t pid, const char *base, struct attach_item *items);
+/* Removes procbox's mounts from every attach point of pid's container: those of the
+ * daemon serving mountpoint, or, if it is gone, those of its dead mount there. The
+ * container's /proc/sys is left read-only, never its writable real one. */
+int detach_container(const char *mountpoint, pid_t pid, const char *base,
+		     struct attach_item *items);
+
+/* procbox's FUSE connections for mountpoint: the live one, or the dead ones still mounted
+ * there. ret->dead points into *ret_dead (malloc'ed, may be NULL). */
+int attach_procbox_devs(const char *mountpoint, struct nsmount_devs *ret, dev_t **ret_dead);
 
 /* An outcome that leaves procbox serving the path, or a skip the user asked for: none of
  * them is an error. */

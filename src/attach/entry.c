@@ -146,9 +146,10 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 	pid_t pid;
 	int i, r;
 
-	i = parse_options(
-	    argc - 1, argv + 1,
-	    attach ? "attach [--mountpoint DIR] [--quiet] PID" : "detach [--quiet] PID", &o);
+	i = parse_options(argc - 1, argv + 1,
+			  attach ? "attach [--mountpoint DIR] [--quiet] PID"
+				 : "detach [--mountpoint DIR] [--quiet] PID",
+			  &o);
 	if (i < 0)
 		return 2;
 	if (i + 1 != argc - 1 || parse_pid(argv[1 + i], &pid) < 0) {
@@ -172,7 +173,7 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 			return 1;
 		r = attach_container(o.mountpoint, pid, NULL, items);
 	} else {
-		r = detach_container(pid, NULL, items);
+		r = detach_container(o.mountpoint, pid, NULL, items);
 	}
 	if (r < 0) {
 		fprintf(stderr, "%s: pid %d: %s\n", prog, pid, strerror(-r));
@@ -353,7 +354,7 @@ static int cmd_reattach(int argc, char **argv)
 	    {},
 	};
 	static const char usage[] =
-	    "Usage: procbox reattach [--mountpoint DIR] [--dev MAJ:MIN]...\n";
+	    "Usage: procbox reattach [--mountpoint DIR] --dev MAJ:MIN [--dev MAJ:MIN]...\n";
 	const char *env = getenv("PROCBOX_MOUNTPOINT");
 	const char *mountpoint = env && *env ? env : ATTACH_DEFAULT_MOUNTPOINT;
 	_cleanup_free_ dev_t *devs = calloc((size_t)argc, sizeof(dev_t));
@@ -385,7 +386,9 @@ static int cmd_reattach(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	/* The dead connections' device numbers are what tells procbox's mounts from a
+	 * container's own: the daemon passes those it saw die at its mountpoint. */
+	if (optind != argc - 1 || n == 0) {
 		fprintf(stderr, "%s", usage);
 		return 2;
 	}

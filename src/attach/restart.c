@@ -3,14 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -22,22 +20,27 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
-enum { DEV_UNKNOWN, DEV_LIVE, DEV_DEAD };
+/* At most this many containers are worked on at once: each is a child process. */
+#define REATTACH_PARALLEL 16
 
-struct dev_state {
-	dev_t dev;
-	int state;
+/* One mount namespace being re-attached. */
+struct ns_work {
+	pid_t pid;
+	uint64_t ino;
+	struct mountinfo *mi;
+	const struct mountinfo_entry **dead; /* the outermost dead mounts, one op each */
+	struct nsmount_op *ops;
+	size_t n;
+	struct nsmount_job *job;
 };
 
 struct scan {
 	const char *mountpoint;
-	dev_t live_dev;
-	const dev_t *only; /* the dead connections to look for; NULL: any dead one */
-	size_t n_only;
+	struct nsmount_devs devs;
 	uint64_t *seen; /* mount namespace inodes */
 	size_t n_seen, cap_seen;
-	struct dev_state *devs;
-	size_t n_devs, cap_devs;
+	struct ns_work *work[REATTACH_PARALLEL];
+	size_t n_work;
 	reattach_report_fn report;
 	void *userdata;
 	struct reattach_stats stats;
@@ -69,63 +72,16 @@ static int see_namespace(struct scan *s, uint64_t ino)
 	return 1;
 }
 
-/* Whether a FUSE connection is dead shows on any of its mounts: statfs answers ENOTCONN.
- * The path is the container's: no symlinks, nothing outside the process's root. */
-static int probe_dead(pid_t pid, const char *mountpoint)
-{
-	_cleanup_close_ int root = -EBADF, fd = -EBADF;
-	struct open_how how = {
-	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	char path[64];
-	struct statfs sf;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return negative_errno();
-	while (*mountpoint == '/')
-		mountpoint++;
-	fd = (int)syscall(SYS_openat2, root, *mountpoint ? mountpoint : ".", &how, sizeof(how));
-	if (fd < 0)
-		return negative_errno();
-	if (fstatfs(fd, &sf) < 0)
-		return errno == ENOTCONN ? 1 : negative_errno();
-	return 0;
-}
-
-static int dev_state(struct scan *s, pid_t pid, const struct mountinfo_entry *e)
+/* A mount of a connection the host saw die at the mountpoint: the device number is the
+ * kernel's, so a container's own FUSE mount cannot pass for one, whatever it calls itself. */
+static bool is_dead_procbox(const struct scan *s, const struct mountinfo_entry *e)
 {
 	dev_t dev = makedev(e->major, e->minor);
-	struct dev_state *d = NULL;
-	int r;
 
-	if (dev == s->live_dev)
-		return DEV_LIVE;
-	if (s->only) {
-		for (size_t i = 0; i < s->n_only; i++)
-			if (s->only[i] == dev)
-				return DEV_DEAD;
-		return DEV_LIVE;
-	}
-	for (size_t i = 0; i < s->n_devs; i++)
-		if (s->devs[i].dev == dev)
-			d = &s->devs[i];
-	if (d && d->state != DEV_UNKNOWN)
-		return d->state;
-	if (!d) {
-		if (grow((void **)&s->devs, &s->cap_devs, s->n_devs, sizeof(*s->devs)) < 0)
-			return DEV_UNKNOWN;
-		d = &s->devs[s->n_devs++];
-		*d = (struct dev_state){.dev = dev};
-	}
-	/* A mount covered by another one cannot be probed; another mount of the same
-	 * connection may tell later. */
-	r = probe_dead(pid, e->mountpoint);
-	if (r >= 0)
-		d->state = r ? DEV_DEAD : DEV_LIVE;
-	return d->state;
+	for (size_t i = 0; i < s->devs.n_dead; i++)
+		if (s->devs.dead[i] == dev)
+			return true;
+	return false;
 }
 
 static bool below(const char *path, const char *dir)
@@ -175,39 +131,62 @@ static int open_tree_at(const char *mountpoint, const char *root, mode_t *ret_ty
 	return TAKE_FD(fd);
 }
 
-static void reattach_namespace(struct scan *s, pid_t pid, uint64_t ino, const struct mountinfo *mi)
+static void work_free(struct ns_work *w)
 {
-	_cleanup_free_ const struct mountinfo_entry **dead = NULL;
-	_cleanup_free_ struct nsmount_op *ops = NULL;
-	_cleanup_free_ size_t *which = NULL;
-	size_t n_dead = 0, n = 0;
+	if (!w)
+		return;
+	for (size_t i = 0; w->ops && i < w->n; i++)
+		safe_close(w->ops[i].tree_fd);
+	mountinfo_free(w->mi);
+	free(w->dead);
+	free(w->ops);
+	free(w);
+}
+
+/* Collects the results of one namespace's child (at most its time limit) and reports. */
+static void work_finish(struct scan *s, struct ns_work *w)
+{
+	int r = nsmount_finish(w->job);
+
+	for (size_t i = 0; i < w->n; i++)
+		report(s, w->pid, w->ino, w->dead[i], r < 0 ? r : 0, r < 0 ? NULL : &w->ops[i]);
+	work_free(w);
+}
+
+static void reattach_namespace(struct scan *s, pid_t pid, uint64_t ino, struct mountinfo *mi)
+{
+	struct ns_work *w = calloc(1, sizeof(*w));
+	size_t n_dead = 0;
 	int r;
 
-	dead = calloc(mi->n, sizeof(*dead));
-	ops = calloc(mi->n, sizeof(*ops));
-	which = calloc(mi->n, sizeof(*which));
-	if (!dead || !ops || !which)
+	if (!w || !(w->dead = calloc(mi->n, sizeof(*w->dead))) ||
+	    !(w->ops = calloc(mi->n, sizeof(*w->ops)))) {
+		mountinfo_free(mi);
+		work_free(w);
 		return;
+	}
+	w->pid = pid;
+	w->ino = ino;
+	w->mi = mi;
 	for (size_t i = 0; i < mi->n; i++) {
 		const struct mountinfo_entry *e = &mi->entries[i];
 		bool nested = false;
 
-		if (!mountinfo_entry_is_procbox(e) || dev_state(s, pid, e) != DEV_DEAD)
+		if (!is_dead_procbox(s, e))
 			continue;
-		/* Unmounting the outer dead mount takes the inner ones with it; a mount stacked
+		/* Replacing the outer dead mount takes the inner ones with it; a mount stacked
 		 * on another at the same place is handled with it. */
 		for (size_t k = 0; k < n_dead; k++)
-			if (below(e->mountpoint, dead[k]->mountpoint) ||
-			    strcmp(e->mountpoint, dead[k]->mountpoint) == 0)
+			if (below(e->mountpoint, w->dead[k]->mountpoint) ||
+			    strcmp(e->mountpoint, w->dead[k]->mountpoint) == 0)
 				nested = true;
 		s->stats.dead++;
-		if (nested)
-			continue;
-		dead[n_dead++] = e;
+		if (!nested)
+			w->dead[n_dead++] = e;
 	}
 
 	for (size_t i = 0; i < n_dead; i++) {
-		const struct mountinfo_entry *e = dead[i];
+		const struct mountinfo_entry *e = w->dead[i];
 		mode_t type = 0;
 		int fd;
 
@@ -220,21 +199,34 @@ static void reattach_namespace(struct scan *s, pid_t pid, uint64_t ino, const st
 			report(s, pid, ino, e, fd, NULL);
 			continue;
 		}
-		ops[n] = (struct nsmount_op){
+		w->dead[w->n] = e;
+		w->ops[w->n++] = (struct nsmount_op){
 		    .path = e->mountpoint + 1,
 		    .action = NSMOUNT_ATTACH,
 		    .tree_fd = fd,
 		    .tree_type = type,
+		    .keep_readonly = strcmp(e->mountpoint, "/proc/sys") == 0,
 		};
-		which[n++] = i;
 	}
-	if (n == 0)
+	if (w->n == 0) {
+		work_free(w);
 		return;
-	r = nsmount_run(pid, NULL, ops, n, ATTACH_TIMEOUT_MS);
-	for (size_t i = 0; i < n; i++) {
-		report(s, pid, ino, dead[which[i]], r < 0 ? r : 0, r < 0 ? NULL : &ops[i]);
-		safe_close(ops[i].tree_fd);
 	}
+	/* Containers are worked on side by side: one whose child hangs costs the others
+	 * nothing, and the whole scan at most about one time limit per REATTACH_PARALLEL. */
+	if (s->n_work == REATTACH_PARALLEL) {
+		work_finish(s, s->work[0]);
+		memmove(s->work, s->work + 1, (REATTACH_PARALLEL - 1) * sizeof(*s->work));
+		s->n_work--;
+	}
+	r = nsmount_start(pid, NULL, &s->devs, w->ops, w->n, REATTACH_TIMEOUT_MS, &w->job);
+	if (r < 0) {
+		for (size_t i = 0; i < w->n; i++)
+			report(s, pid, ino, w->dead[i], r, NULL);
+		work_free(w);
+		return;
+	}
+	s->work[s->n_work++] = w;
 }
 
 int reattach_dead_devs_at(const char *mountpoint, dev_t **ret, size_t *ret_n)
@@ -274,6 +266,7 @@ int reattach_dead_devs_at(const char *mountpoint, dev_t **ret, size_t *ret_n)
 		for (size_t i = 0; i < mi->n; i++) {
 			const struct mountinfo_entry *e = &mi->entries[i];
 
+			/* The host's own mount table: its strings are procbox's own. */
 			if (mountinfo_entry_is_procbox(e) && strcmp(e->mountpoint, path) == 0)
 				devs[n++] = makedev(e->major, e->minor);
 		}
@@ -288,22 +281,23 @@ int reattach_dead_mounts(const char *mountpoint, const dev_t *devs, size_t n_dev
 	_cleanup_(closedirp) DIR *d = NULL;
 	struct scan s = {
 	    .mountpoint = mountpoint,
-	    .only = n_devs > 0 ? devs : NULL,
-	    .n_only = n_devs,
+	    .devs = {.dead = devs, .n_dead = n_devs},
 	    .report = report_fn,
 	    .userdata = userdata,
 	};
 	struct dirent *de;
 	struct stat st;
 
+	if (n_devs == 0)
+		return -EINVAL;
 	if (stat(mountpoint, &st) < 0)
 		return negative_errno();
-	s.live_dev = st.st_dev;
+	s.devs.live = st.st_dev;
 	d = opendir("/proc");
 	if (!d)
 		return negative_errno();
 	while ((de = readdir(d))) {
-		_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+		struct mountinfo *mi = NULL;
 		bool any = false;
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
@@ -318,16 +312,19 @@ int reattach_dead_mounts(const char *mountpoint, const dev_t *devs, size_t n_dev
 		if (r <= 0)
 			continue;
 		s.stats.namespaces++;
+		/* Reading mountinfo asks no FUSE server anything. */
 		if (mountinfo_read_pid((pid_t)pid, &mi) < 0)
 			continue;
 		for (size_t i = 0; i < mi->n && !any; i++)
-			any = mountinfo_entry_is_procbox(&mi->entries[i]) &&
-			      makedev(mi->entries[i].major, mi->entries[i].minor) != s.live_dev;
+			any = is_dead_procbox(&s, &mi->entries[i]);
 		if (any)
 			reattach_namespace(&s, (pid_t)pid, ino, mi);
+		else
+			mountinfo_free(mi);
 	}
+	for (size_t i = 0; i < s.n_work; i++)
+		work_finish(&s, s.work[i]);
 	free(s.seen);
-	free(s.devs);
 	if (ret)
 		*ret = s.stats;
 	return 0;

@@ -39,11 +39,17 @@ struct reattach_stats {
  */
 int reattach_dead_devs_at(const char *mountpoint, dev_t **ret, size_t *ret_n);
 
+/* A container's child that takes longer is given up on; the others go on meanwhile. */
+#define REATTACH_TIMEOUT_MS 5000
+
 /*
- * Replaces dead procbox mounts (fuse.procbox) in every mount namespace with a clone of the
- * same path of the live mount at mountpoint: the mounts of the connections in devs, or,
- * with n_devs == 0, of every procbox daemon that is gone. report, if not NULL, is called
- * once per dead mount. Returns 0 or a negative errno for a failure of the scan itself.
+ * Replaces dead procbox mounts in every mount namespace with a clone of the same path of
+ * the live mount at mountpoint: the mounts of the connections in devs (n_devs > 0, else
+ * -EINVAL), which only the kernel's device numbers identify. The live mount goes in
+ * beneath the dead one before that is unmounted, so the path never shows what procbox
+ * covered. Up to 16 containers are worked on at once, each within REATTACH_TIMEOUT_MS.
+ * report, if not NULL, is called once per dead mount. Returns 0 or a negative errno for a
+ * failure of the scan itself.
  */
 int reattach_dead_mounts(const char *mountpoint, const dev_t *devs, size_t n_devs,
 			 reattach_report_fn report, void *userdata, struct reattach_stats *ret);
