@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fuse.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -482,6 +485,23 @@ static char fake_root[64];
 /* Where the fake root's symlink leads: outside the root, made by the test, removed after. */
 static char elsewhere[64];
 
+/* A process in a container's namespaces, looping on something; it counts in shared[]. */
+struct helper {
+	pid_t pid;
+	volatile unsigned long *shared;
+};
+static struct helper looper, hostile;
+
+static void helper_stop(struct helper *h)
+{
+	if (h->pid > 0) {
+		h->shared[0] = 1;
+		kill(h->pid, SIGKILL);
+		waitpid(h->pid, NULL, 0);
+	}
+	h->pid = 0;
+}
+
 static void live_setup(void)
 {
 	const char *why;
@@ -495,6 +515,10 @@ static void live_setup(void)
 
 static void live_teardown(void)
 {
+	/* The FUSE server first: its connection ends with it, and with it any request of
+	 * procbox's stuck in it. */
+	helper_stop(&hostile);
+	helper_stop(&looper);
 	for (size_t i = 0; i < ELEMENTSOF(cts); i++)
 		testns_stop(&cts[i]);
 	daemon_down(&pb);
@@ -916,4 +940,218 @@ Test(live, a_user_namespace_container_writes_its_own_sysctls)
 			       &st),
 			 "1");
 	cr_assert_eq(st, 0);
+}
+
+/* ---------- /proc/sys is never uncovered ---------- */
+
+static void enter(pid_t pid, const char *ns, int type)
+{
+	char p[64];
+	int fd;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, type) < 0)
+		_exit(126);
+	close(fd);
+}
+
+static volatile unsigned long *shared_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(p, MAP_FAILED);
+	return p;
+}
+
+/*
+ * A container root (the host's uid 0 here, as in a Docker container) that opens a sysctl
+ * for writing as fast as it can: shared[1] counts the opens, shared[2] those that gave it
+ * an fd of the real procfs, which would write the kernel's value directly. The file is the
+ * container's own ip_forward, never written: opening it is harmless, and what it shows
+ * (procbox, a dead mount, a read-only procfs or a writable one) is the same for any
+ * sysctl, core_pattern included.
+ */
+static void looper_start(const struct testns *t)
+{
+	looper.shared = shared_page();
+	looper.pid = fork();
+	cr_assert_geq(looper.pid, 0);
+	if (looper.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		enter(t->pid, "net", CLONE_NEWNET);
+		enter(t->pid, "mnt", CLONE_NEWNS);
+		while (!looper.shared[0]) {
+			int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+			struct statfs sf;
+
+			if (fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+				__atomic_add_fetch(&looper.shared[2], 1, __ATOMIC_SEQ_CST);
+			if (fd >= 0)
+				close(fd);
+			__atomic_add_fetch(&looper.shared[1], 1, __ATOMIC_SEQ_CST);
+		}
+		_exit(0);
+	}
+}
+
+static void wait_reads(const struct testns *t, const char *hostname)
+{
+	for (int i = 0; i < 500; i++) {
+		if (ct_reads(t, hostname))
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("%s does not read procbox again", hostname);
+}
+
+Test(live, a_restart_never_shows_the_real_proc_sys)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	unsigned long opens = 0;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-loop");
+	ct_attach(&cts[0], items);
+	looper_start(&cts[0]);
+	for (int round = 0; round < 8; round++) {
+		unsigned long before;
+
+		daemon_kill9(&pb);
+		/* the looper meets the dead mount for a while, then the re-attach */
+		before = looper.shared[1];
+		while (looper.shared[1] < before + 200)
+			usleep(1000);
+		before = looper.shared[1];
+		pb.pid = spawn_daemon(pb.mnt, pb.log);
+		wait_reads(&cts[0], "ct-loop");
+		opens += looper.shared[1] - before;
+	}
+	helper_stop(&looper);
+	cr_log_info("%lu opens during 8 restarts", opens);
+	cr_assert_gt(opens, 0);
+	cr_assert_eq(looper.shared[2], 0, "%lu of %lu opens for writing got the real /proc/sys",
+		     looper.shared[2], looper.shared[1]);
+}
+
+Test(live, detach_leaves_proc_sys_read_only)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	unsigned long before;
+	int st;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-detach-ro");
+	ct_attach(&cts[0], items);
+	looper_start(&cts[0]);
+	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_DETACHED);
+	before = looper.shared[1];
+	while (looper.shared[1] < before + 1000)
+		usleep(1000);
+	helper_stop(&looper);
+	cr_assert_eq(looper.shared[2], 0, "%lu of %lu opens for writing got the real /proc/sys",
+		     looper.shared[2], looper.shared[1]);
+	/* the container's own procfs again, read-only */
+	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /proc/sys", NULL), "proc");
+	cr_assert_str_eq(ct_sh(&cts[0], "cat /proc/sys/kernel/hostname", NULL), "ct-detach-ro");
+	ct_sh(&cts[0], "echo 1 > /proc/sys/net/ipv4/ip_forward", &st);
+	cr_assert_neq(st, 0, "the real /proc/sys is writable after detach");
+	/* attached again, it is procbox's: the read-only folder stays below it */
+	ct_attach(&cts[0], items);
+	cr_assert_str_eq(ct_sh(&cts[0],
+			       "echo 1 > /proc/sys/net/ipv4/ip_forward && "
+			       "cat /proc/sys/net/ipv4/ip_forward",
+			       &st),
+			 "1");
+}
+
+/* ---------- a container's own FUSE mount that never answers ---------- */
+
+/*
+ * A FUSE server in the container's mount namespace, mounted at where with procbox's own
+ * type and source strings: it answers FUSE_INIT, then reads every request and answers
+ * none. A task whose request it has read waits for the answer even through SIGKILL, until
+ * the connection ends. shared[1] counts those requests.
+ */
+static void hostile_start(const struct testns *t, const char *where)
+{
+	static char buf[1 << 17];
+
+	hostile.shared = shared_page();
+	hostile.pid = fork();
+	cr_assert_geq(hostile.pid, 0);
+	if (hostile.pid == 0) {
+		char opts[128];
+		int fd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		enter(t->pid, "mnt", CLONE_NEWNS);
+		fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+		snprintf(opts, sizeof(opts),
+			 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
+		if (fd < 0 ||
+		    mount("procbox", where, "fuse.procbox", MS_NOSUID | MS_NODEV, opts) < 0)
+			_exit(125);
+		hostile.shared[3] = 1;
+		for (;;) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+			const struct fuse_in_header *in = (const void *)buf;
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < (ssize_t)sizeof(*in))
+				_exit(0);
+			if (in->opcode == FUSE_INIT) {
+				struct {
+					struct fuse_out_header h;
+					struct fuse_init_out o;
+				} rep = {
+				    .h = {.len = sizeof(rep), .unique = in->unique},
+				    .o = {.major = FUSE_KERNEL_VERSION,
+					  .minor = FUSE_KERNEL_MINOR_VERSION,
+					  .max_readahead = 4096,
+					  .max_write = 4096},
+				};
+
+				if (write(fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+					_exit(124);
+				continue;
+			}
+			__atomic_add_fetch(&hostile.shared[1], 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	for (int i = 0; i < 500 && !hostile.shared[3]; i++)
+		usleep(10000);
+	cr_assert(hostile.shared[3], "the hostile FUSE server did not mount");
+}
+
+Test(live, attach_and_restart_go_on_past_a_hostile_fuse_mount, .timeout = 60)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-hostile");
+	ct_attach(&cts[0], items);
+	ct_start(&cts[1], CT_FLAGS, "ct-after");
+	ct_attach(&cts[1], items);
+	hostile_start(&cts[0], "/proc");
+	/* its strings are procbox's: only the device number tells them apart */
+	cr_assert_eq(mountinfo_read_pid(cts[0].pid, &mi), 0);
+	cr_assert(mountinfo_entry_is_procbox(mountinfo_find_top(mi, "/proc")));
+
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_FUSE_IN_THE_WAY, "%s",
+		     nsmount_outcome_to_string(item(items, "proc/sys")->op.outcome));
+	cr_assert_eq(item(items, "sys/kernel/debug")->op.outcome, NSMOUNT_ALREADY,
+		     "the paths outside it are still served");
+
+	/* a restart re-attaches the other container */
+	daemon_kill9(&pb);
+	pb.pid = spawn_daemon(pb.mnt, pb.log);
+	wait_reads(&cts[1], "ct-after");
+
+	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_FUSE_IN_THE_WAY);
+	cr_assert_eq(hostile.shared[1], 0, "procbox sent %lu requests into the container's mount",
+		     hostile.shared[1]);
+	helper_stop(&hostile);
 }
