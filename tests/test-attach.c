@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <sched.h>
 #include <signal.h>
@@ -1154,4 +1155,73 @@ Test(live, attach_and_restart_go_on_past_a_hostile_fuse_mount, .timeout = 60)
 	cr_assert_eq(hostile.shared[1], 0, "procbox sent %lu requests into the container's mount",
 		     hostile.shared[1]);
 	helper_stop(&hostile);
+}
+
+/* ---------- the mountpoint ---------- */
+
+/*
+ * procbox's mount is allow_other: any host user can walk into it, make a user namespace
+ * and mount its folders wherever it likes. What it could not do without procbox it must
+ * not do with it: the mount's root lets in only the host's root and containers whose user
+ * namespace the host's root made.
+ */
+Test(live, a_host_user_and_its_user_namespace_get_nothing)
+{
+	char file[128], dir[128];
+	pid_t p;
+	int st;
+
+	snprintf(file, sizeof(file), "%s/proc/sys/kernel/hostname", pb.mnt);
+	snprintf(dir, sizeof(dir), "%s/proc/sys", pb.mnt);
+	/* the host's root first: what its walk left in the kernel's caches must not let the
+	 * user in */
+	cr_assert_eq(access(file, R_OK), 0);
+	p = fork();
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		char map[] = "0 1000 1";
+		int fd;
+
+		if (setgroups(0, NULL) < 0 || setresgid(1000, 1000, 1000) < 0 ||
+		    setresuid(1000, 1000, 1000) < 0 || prctl(PR_SET_DUMPABLE, 1) < 0)
+			_exit(100);
+		/* a plain host user */
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != EACCES)
+			_exit(1);
+		/* the same as root of a user namespace of its own */
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS) < 0)
+			_exit(101);
+		if (write_file("/proc/self/setgroups", "deny") < 0 ||
+		    write_file("/proc/self/uid_map", map) < 0 ||
+		    write_file("/proc/self/gid_map", map) < 0)
+			_exit(102);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != EACCES)
+			_exit(2);
+		if (mount(dir, "/tmp", NULL, MS_BIND, NULL) == 0 || errno != EACCES)
+			_exit(3);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(p, &st, 0), p);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 101)
+		cr_skip_test("unprivileged user namespaces are off here");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "status %d: 1 a host user, 2 its user namespace's root opened procbox's file, "
+		  "3 bound procbox's folder",
+		  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+	/* a container the host's root made still binds procbox by hand */
+	{
+		struct testns_opts o = {.clone_flags = CT_FLAGS | CLONE_NEWUSER,
+					.uid_map = "0 100000 65536",
+					.gid_map = "0 100000 65536",
+					.hostname = "ct-by-hand",
+					.bind_src = dir,
+					.bind_dst = "/proc/sys"};
+
+		cr_assert_eq(testns_start(&o, &cts[0]), 0, "a root-made container binds by hand");
+		cr_assert_str_eq(ct_sh(&cts[0], "cat /proc/sys/kernel/hostname", NULL),
+				 "ct-by-hand");
+	}
 }

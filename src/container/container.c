@@ -109,6 +109,45 @@ static int topmost_below_host(int fd, enum ns_type t, uint64_t *ret)
 	return -ELOOP;
 }
 
+int container_caller_made_by_host_root(pid_t pid, uid_t uid)
+{
+	char path[64];
+	uid_t owner;
+	int fd, r;
+
+	pthread_once(&host_once, load_host_namespaces);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	for (int depth = 0;; depth++) {
+		struct stat st;
+		int p;
+
+		if (fstat(fd, &st) < 0 || depth >= 64) {
+			r = depth >= 64 ? -ELOOP : negative_errno();
+			safe_close(fd);
+			return r;
+		}
+		if (st.st_ino == host_ino[NS_USER]) {
+			/* The host's own user namespace: its uid says it all. */
+			safe_close(fd);
+			return uid == 0;
+		}
+		p = ioctl(fd, NS_GET_PARENT);
+		if (p < 0 || (fstat(p, &st) == 0 && st.st_ino == host_ino[NS_USER])) {
+			safe_close(p);
+			break;
+		}
+		safe_close(fd);
+		fd = p;
+	}
+	/* The topmost user namespace below the host's: the kernel recorded who made it. */
+	r = ioctl(fd, NS_GET_OWNER_UID, &owner) < 0 ? negative_errno() : owner == 0;
+	safe_close(fd);
+	return r;
+}
+
 int container_identify(pid_t pid, struct container_id *ret)
 {
 	static const enum ns_type flat[] = {NS_MNT, NS_NET, NS_UTS, NS_IPC};

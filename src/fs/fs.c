@@ -297,7 +297,9 @@ static int serve_lookup(struct fs_req *r)
 	/* Attributes are never cached: owners differ per container. An entry is, when
 	 * every caller has the same one. */
 	e.attr_timeout = 0;
-	e.entry_timeout = tree_entry_shared(r->path) ? SHARED_ENTRY_TIMEOUT : 0;
+	/* Never an entry of the root: every walk from it is checked (fs_lookup). */
+	e.entry_timeout =
+	    strchr(r->path, '/') && tree_entry_shared(r->path) ? SHARED_ENTRY_TIMEOUT : 0;
 	if (fuse_reply_entry(r->req, &e) == -ENOENT)
 		inode_forget(fs->inodes, e.ino, 1); /* the request was interrupted */
 	return 0;
@@ -316,6 +318,16 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ppath = inode_path(fs->inodes, parent);
 	if (!ppath)
 		return reply_err(req, -ENOENT);
+	/* The mount's root is the way in for the host's root only: runtimes and procbox
+	 * attach bind its folders into containers as the host's root, and containers walk
+	 * from those. A host user who made a user namespace of its own gets nothing here. */
+	if (parent == FUSE_ROOT_ID) {
+		int ok = container_caller_made_by_host_root(fuse_req_ctx(req)->pid,
+							    fuse_req_ctx(req)->uid);
+
+		if (ok <= 0)
+			return reply_err(req, ok < 0 ? ok : -EACCES);
+	}
 	if (fs_req_start(&r, req, USAGE_LOOKUP, serve_lookup, child_path(ppath, name)))
 		admit(&r);
 }
