@@ -319,6 +319,54 @@ restart_checks()
 	tap_is "$mode: a new container starts with the restarted procbox" "$out" "after-$$"
 }
 
+# A root container (the host's uid 0: plain mode) opening core_pattern for writing in a
+# loop (tests/rig/open-loop.c; it never writes) through kill -9 restarts, a detach and an
+# attach: procbox's mount, a dead one or a read-only /proc/sys, never the real writable
+# one, or the container could write the host's core_pattern.
+uncover_checks()
+{
+	local mode=$1 cid pid i k out opens hits
+	if ! cc -static -O2 -o "$work/open-loop" "$here/open-loop.c" 2>"$work/cc.err"; then
+		tap_fail "$mode: build open-loop" "$(cat "$work/cc.err")"
+		return 1
+	fi
+	if ! cid=$(run -d --runtime procbox --hostname "loop-$$" \
+		--mount "type=bind,src=$work/open-loop,dst=/open-loop,readonly" "$image" /open-loop); then
+		tap_fail "$mode: docker run --runtime procbox /open-loop" "$cid" "$(cat "$work/run.err")"
+		return 1
+	fi
+	pid=$(ct_pid "$cid")
+	for ((k = 0; k < 5; k++)); do
+		procbox_stop KILL
+		sleep 0.05
+		procbox_start || tap_diag "procbox did not come back: $(tail -n 5 "$log")"
+		for ((i = 0; i < 500; i++)); do
+			[ "$(ct_reads "$pid")" = "loop-$$" ] && break
+			sleep 0.01
+		done
+	done
+	"$pb" detach --quiet "$pid" >/dev/null 2>&1
+	sleep 0.3
+	out=$(nsenter -t "$pid" -m -n -- sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' 2>&1)
+	case $out in
+	*"Read-only file system"*) tap_ok "$mode: after detach the hook's container has a read-only /proc/sys" ;;
+	*) tap_fail "$mode: after detach the hook's container has a read-only /proc/sys" "got: $out" ;;
+	esac
+	"$pb" attach --quiet "$pid" >/dev/null 2>&1
+	tap_is "$mode: attached again, the container reads procbox" "$(ct_reads "$pid")" "loop-$$"
+	dk stop -t 5 "$cid" >/dev/null 2>&1
+	out=$(dk logs "$cid" 2>&1)
+	dk rm -f "$cid" >/dev/null 2>&1
+	opens=$(sed -n 's/^opens \([0-9]*\) procfs.*/\1/p' <<<"$out")
+	hits=$(grep -c '^procfs$' <<<"$out")
+	if [ -n "$opens" ] && [ "$opens" -gt 0 ] && [ "$hits" -eq 0 ]; then
+		tap_ok "$mode: $opens opens of core_pattern for writing through 5 restarts and a detach, none of the real procfs"
+	else
+		tap_fail "$mode: opens of core_pattern for writing through 5 restarts and a detach, none of the real procfs" \
+			"opens ${opens:-?}, real procfs fds $hits" "$(tail -n 3 <<<"$out")"
+	fi
+}
+
 fail_closed_checks()
 {
 	local mode=$1 out rc
@@ -417,6 +465,9 @@ for mode in plain userns-remap; do
 	else
 		tap_fail "$mode: restart" "no containers to restart with"
 	fi
+	# With --userns-remap the container's root is not the host's: the kernel refuses it
+	# core_pattern for writing anyway.
+	[ "$mode" != plain ] || uncover_checks "$mode"
 	fail_closed_checks "$mode"
 	dk rm -f "$rt_cid" "$at_cid" >/dev/null 2>&1
 done
