@@ -130,9 +130,19 @@ int container_caller_made_by_host_root(pid_t pid, uid_t uid)
 			return r;
 		}
 		if (st.st_ino == host_ino[NS_USER]) {
-			/* The host's own user namespace: its uid says it all. */
 			safe_close(fd);
-			return uid == 0;
+			if (uid == 0)
+				return 1;
+			/* Without a user namespace of its own, a host user cannot make any
+			 * namespace: one that is not the host's was made by the host's root. */
+			for (int t = 0; t < _NS_TYPE_MAX; t++) {
+				uint64_t ino;
+
+				if (t != NS_USER && ns_get_inode(pid, t, &ino) == 0 &&
+				    ino != host_ino[t])
+					return 1;
+			}
+			return 0;
 		}
 		p = ioctl(fd, NS_GET_PARENT);
 		if (p < 0 || (fstat(p, &st) == 0 && st.st_ino == host_ino[NS_USER])) {

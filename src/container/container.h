@@ -50,9 +50,10 @@ void container_registry_sweep(struct container_registry *reg);
 /* Identity of pid's container, without creating anything. */
 int container_identify(pid_t pid, struct container_id *ret);
 
-/* 1 if pid, whose host uid is uid, is the host's root, or is in a user namespace whose
- * topmost ancestor below the host's was made by the host's root (a runtime's container);
- * 0 if not (a host user, or a user namespace a host user made); or a negative errno. */
+/* 1 if pid, whose host uid is uid, is the host's root, or is in a container the host's
+ * root made: in a user namespace whose topmost ancestor below the host's the host's root
+ * made, or, in the host's user namespace, in any namespace that is not the host's. 0 for
+ * a host user and for a user namespace a host user made; or a negative errno. */
 int container_caller_made_by_host_root(pid_t pid, uid_t uid);
 
 struct container *container_ref(struct container *c);
