@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -46,6 +48,9 @@ struct child_ctx {
 	int proc_fd;	  /* the host's /proc: umount by /proc/self/fd/N */
 	int result_fd;
 	struct nsmount_devs devs;
+	/* The target's mount namespace belongs to another user namespace than ours: only
+	 * there can mounts be locked (mount_namespaces(7)). */
+	bool may_lock;
 };
 
 const char *nsmount_outcome_to_string(enum nsmount_outcome o)
@@ -295,7 +300,11 @@ static int replace_dead(const struct child_ctx *c, struct nsmount_op *op, const 
 	_cleanup_close_ int spare = -EBADF;
 	int r;
 
-	spare = open_tree(op->tree_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	/* Made before the tree is moved (then it could no longer be copied alone), and only
+	 * where it may be needed: dropping an unused copy costs an RCU grace period. */
+	if (c->may_lock)
+		spare =
+		    open_tree(op->tree_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (move_mount(op->tree_fd, "", t->fd, "",
 		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH | MOVE_MOUNT_BENEATH) ==
 	    0) {
@@ -564,6 +573,20 @@ static int open_base(int root_fd, const char *base)
 	return fd < 0 ? negative_errno() : fd;
 }
 
+static bool owned_by_other_userns(int mnt_fd)
+{
+	_cleanup_close_ int owner = -EBADF;
+	struct stat a, b;
+
+	if (mnt_fd < 0)
+		return false;
+	owner = ioctl(mnt_fd, NS_GET_USERNS);
+	/* Unknown: assume the worst, a copy to spare. */
+	if (owner < 0 || fstat(owner, &a) < 0 || stat("/proc/self/ns/user", &b) < 0)
+		return true;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
 struct nsmount_job {
 	pid_t child;
 	int pidfd;
@@ -688,6 +711,7 @@ int nsmount_start(pid_t pid, const char *base, const struct nsmount_devs *devs,
 	    .proc_fd = proc_fd,
 	    .result_fd = wfd,
 	    .devs = devs ? *devs : (struct nsmount_devs){0},
+	    .may_lock = owned_by_other_userns(ns_fds[NS_MNT]),
 	};
 	child = fork();
 	if (child < 0) {
