@@ -176,6 +176,9 @@ int detach_container(const char *mountpoint, pid_t pid, const char *base, struct
 	r = attach_procbox_devs(mountpoint, &devs, &dead);
 	if (r < 0)
 		return r;
+	/* Nothing to tell procbox's mounts from the container's own by. */
+	if (devs.live == 0 && devs.n_dead == 0)
+		return -ENODEV;
 	for (size_t i = 0; i < n_attach_points; i++)
 		ops[i] = items[i].op;
 	r = nsmount_run(pid, base, &devs, ops, n_attach_points, ATTACH_TIMEOUT_MS);

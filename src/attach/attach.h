@@ -46,7 +46,8 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base,
 
 /* Removes procbox's mounts from every attach point of pid's container: those of the
  * daemon serving mountpoint, or, if it is gone, those of its dead mount there. The
- * container's /proc/sys is left read-only, never its writable real one. */
+ * container's /proc/sys is left read-only, never its writable real one. -ENODEV if there
+ * is neither. */
 int detach_container(const char *mountpoint, pid_t pid, const char *base,
 		     struct attach_item *items);
 

@@ -174,6 +174,13 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 		r = attach_container(o.mountpoint, pid, NULL, items);
 	} else {
 		r = detach_container(o.mountpoint, pid, NULL, items);
+		if (r == -ENODEV) {
+			fprintf(stderr,
+				"%s: neither a procbox daemon nor a dead mount of one is at %s: "
+				"procbox's mounts cannot be told apart (--mountpoint DIR)\n",
+				prog, o.mountpoint);
+			return 1;
+		}
 	}
 	if (r < 0) {
 		fprintf(stderr, "%s: pid %d: %s\n", prog, pid, strerror(-r));

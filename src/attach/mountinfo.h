@@ -43,6 +43,7 @@ const struct mountinfo_entry *mountinfo_find_id(const struct mountinfo *mi, int 
 const struct mountinfo_entry *mountinfo_find_top(const struct mountinfo *mi,
 						 const char *mountpoint);
 
-/* A mount of a procbox daemon (any instance): what attach places, detach removes and a
- * restart replaces. */
+/* A mount that calls itself procbox's (fuse.procbox, source "procbox"). Only for the
+ * host's own mount table: a container can give its own FUSE mount these strings, so in a
+ * container's namespace procbox's mounts are told by their device number instead. */
 bool mountinfo_entry_is_procbox(const struct mountinfo_entry *e);
