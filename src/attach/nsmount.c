@@ -295,6 +295,18 @@ static int readonly_clone_of_real(const struct child_ctx *c, const char *path,
  * unmounted. Where that cannot be done (a mount a user namespace inherited is locked to
  * what it covers, mount_namespaces(7)), a second copy covers the dead mount instead.
  */
+/* Unused spare copies, closed only when the child exits, after it reported everything:
+ * dropping a detached mount waits for an RCU grace period, which the container, waiting
+ * for its next path, need not wait for. */
+static int unused_spares[64];
+static size_t n_unused_spares;
+
+static void keep_unused(int *fd)
+{
+	if (*fd >= 0 && n_unused_spares < ELEMENTSOF(unused_spares))
+		unused_spares[n_unused_spares++] = TAKE_FD(*fd);
+}
+
 static int replace_dead(const struct child_ctx *c, struct nsmount_op *op, const struct target *t)
 {
 	_cleanup_close_ int spare = -EBADF;
@@ -311,6 +323,7 @@ static int replace_dead(const struct child_ctx *c, struct nsmount_op *op, const 
 		r = umount_fd(c, t->fd);
 		if (r == 0) {
 			op->removed++;
+			keep_unused(&spare);
 			return 0;
 		}
 		if (spare < 0)
