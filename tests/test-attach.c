@@ -1017,8 +1017,10 @@ Test(live, a_restart_never_shows_the_real_proc_sys)
 	for (int round = 0; round < 8; round++) {
 		unsigned long before;
 
+		/* the connection is lost (daemon and holder): the looper meets the dead mount
+		 * for a while, then the re-attach */
 		daemon_kill9(&pb);
-		/* the looper meets the dead mount for a while, then the re-attach */
+		holder_kill9(&pb);
 		before = looper.shared[1];
 		while (looper.shared[1] < before + 200)
 			usleep(1000);
@@ -1145,8 +1147,9 @@ Test(live, attach_and_restart_go_on_past_a_hostile_fuse_mount, .timeout = 60)
 	cr_assert_eq(item(items, "sys/kernel/debug")->op.outcome, NSMOUNT_ALREADY,
 		     "the paths outside it are still served");
 
-	/* a restart re-attaches the other container */
+	/* a restart after a lost connection re-attaches the other container */
 	daemon_kill9(&pb);
+	holder_kill9(&pb);
 	pb.pid = spawn_daemon(pb.mnt, pb.log);
 	wait_reads(&cts[1], "ct-after");
 

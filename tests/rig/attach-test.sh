@@ -337,8 +337,9 @@ uncover_checks()
 	fi
 	pid=$(ct_pid "$cid")
 	for ((k = 0; k < 5; k++)); do
+		# The connection lost (daemon and holder): the re-attach of dead mounts.
 		procbox_stop KILL
-		sleep 0.05
+		holder_kill
 		procbox_start || tap_diag "procbox did not come back: $(tail -n 5 "$log")"
 		for ((i = 0; i < 500; i++)); do
 			[ "$(ct_reads "$pid")" = "loop-$$" ] && break
