@@ -128,7 +128,10 @@ struct fs_req {
 	bool queued;
 	uint64_t arrived_ns;
 	const char *path;
-	char *path_owned; /* what path points to, unless it is an open file's */
+	char *path_owned; /* what path points to, unless it is path_copy */
+	/* An open file's path, copied: the reply lets the kernel release the file, and the
+	 * slow-request log reads the path after it. Longer paths are cut. */
+	char path_copy[128];
 	fuse_ino_t ino;
 	struct fuse_file_info fi;
 	size_t size;
@@ -212,6 +215,8 @@ static void admit(struct fs_req *r)
 		return fs_req_done(r);
 	}
 	*q = *r;
+	if (r->path == r->path_copy)
+		q->path = q->path_copy;
 	q->queued = true;
 	if (usage_queue(u, &q->w)) {
 		serve_one(q);
@@ -682,7 +687,8 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	r.fi = *fi;
 	r.size = size > MAX_IO ? MAX_IO : size;
 	r.off = off;
-	r.path = f->path; /* the kernel releases f only after its last read or write */
+	snprintf(r.path_copy, sizeof(r.path_copy), "%s", f->path);
+	r.path = r.path_copy;
 	admit(&r);
 }
 
@@ -717,7 +723,8 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	r.data = buf;
 	r.size = size;
 	r.off = off;
-	r.path = f->path; /* the kernel releases f only after its last read or write */
+	snprintf(r.path_copy, sizeof(r.path_copy), "%s", f->path);
+	r.path = r.path_copy;
 	admit(&r);
 }
 
