@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cgroup/loadavg.h"
+#include "cgroup/owner.h"
 #include "cgroup/parse.h"
 #include "cgroup/views.h"
 #include "handlers/resources.h"
@@ -768,6 +769,9 @@ struct res_cgroup {
 	pthread_mutex_t lock; /* history */
 	struct view_stat_history history;
 
+	pthread_mutex_t load_lock;
+	struct loadavg load; /* sampled every 5 s by the sampler, never by a read */
+
 	/* proc/meminfo as last rendered, and what from: view_meminfo() is a pure function of
 	 * the two, and both stay the same between most reads (see stat_values()). */
 	pthread_mutex_t memo_lock;
@@ -789,45 +793,63 @@ static void res_cgroup_free(void *p)
 	resources_cpu_free(rc->cpu);
 	view_stat_history_done(&rc->history);
 	pthread_mutex_destroy(&rc->lock);
+	pthread_mutex_destroy(&rc->load_lock);
 	free(rc->memo_text);
 	pthread_mutex_destroy(&rc->memo_lock);
 	free(rc);
 }
 
-struct res_load {
+/*
+ * A container's views, one per cgroup its readers' views come from (cgroup/owner.h): one
+ * for most containers, one per member for a pod whose members share the container's
+ * namespaces. Entries live as long as the container: readers hold them without a
+ * reference. At most RES_CGROUPS_MAX; beyond, readers share the container init's.
+ */
+#define RES_CGROUPS_MAX 32
+
+struct res_cgroups {
 	pthread_mutex_t lock;
-	struct loadavg load;
+	size_t n;
+	struct {
+		char *owner; /* cgroup_owner_text() of the readers it serves */
+		struct res_cgroup *rc;
+	} v[RES_CGROUPS_MAX];
 };
 
-static void res_load_free(void *p)
+static void res_cgroups_free(void *p)
 {
-	struct res_load *rl = p;
+	struct res_cgroups *all = p;
 
-	if (!rl)
+	if (!all)
 		return;
-	pthread_mutex_destroy(&rl->lock);
-	free(rl);
+	for (size_t i = 0; i < all->n; i++) {
+		free(all->v[i].owner);
+		res_cgroup_free(all->v[i].rc);
+	}
+	pthread_mutex_destroy(&all->lock);
+	free(all);
 }
 
-static int res_cgroup_get(struct container *ct, struct res_cgroup **ret)
+static struct res_cgroups *res_cgroups_of(struct container *ct)
 {
-	const struct cgroup_layout *l;
+	struct res_cgroups *all = container_slot_get(ct, CONTAINER_SLOT_CGROUP);
+
+	if (all)
+		return all;
+	all = calloc(1, sizeof(*all));
+	if (!all)
+		return NULL;
+	pthread_mutex_init(&all->lock, NULL);
+	return container_slot_set(ct, CONTAINER_SLOT_CGROUP, all, res_cgroups_free);
+}
+
+static int res_cgroup_new(const struct cgroup_layout *l, const char *owner, struct res_cgroup **ret)
+{
 	struct res_cgroup *rc;
 	struct cgroup *cg = NULL;
 	int r;
 
-	rc = container_slot_get(ct, CONTAINER_SLOT_CGROUP);
-	if (rc) {
-		*ret = rc;
-		return 0;
-	}
-	r = layout_get(&l);
-	if (r < 0)
-		return r;
-	r = cgroup_resolve_pid(l, container_init_pid(ct), &cg);
-	/* The init is gone: the container is being torn down, and its cgroup with it. */
-	if (r == -ESRCH)
-		return -ENOENT;
+	r = cgroup_resolve_text(l, owner, &cg);
 	if (r < 0)
 		return r;
 	rc = calloc(1, sizeof(*rc));
@@ -837,6 +859,7 @@ static int res_cgroup_get(struct container *ct, struct res_cgroup **ret)
 	}
 	rc->cg = cg;
 	pthread_mutex_init(&rc->lock, NULL);
+	pthread_mutex_init(&rc->load_lock, NULL);
 	pthread_mutex_init(&rc->memo_lock, NULL);
 	r = resources_memory_open(l, cg, &rc->mem);
 	/* Without a memory controller the other views still work; with a cgroup that is
@@ -852,8 +875,78 @@ static int res_cgroup_get(struct container *ct, struct res_cgroup **ret)
 		return r;
 	}
 	rc->cpu_error = r < 0 ? r : 0;
-	*ret = container_slot_set(ct, CONTAINER_SLOT_CGROUP, rc, res_cgroup_free);
+	*ret = rc;
 	return 0;
+}
+
+/* The views of the cgroup whose owner text is owner; made on first use. */
+static int res_cgroup_lookup(struct container *ct, const char *owner, struct res_cgroup **ret)
+{
+	const struct cgroup_layout *l;
+	struct res_cgroups *all;
+	struct res_cgroup *rc = NULL;
+	int r = 0;
+
+	r = layout_get(&l);
+	if (r < 0)
+		return r;
+	all = res_cgroups_of(ct);
+	if (!all)
+		return -ENOMEM;
+	pthread_mutex_lock(&all->lock);
+	for (size_t i = 0; i < all->n && !rc; i++)
+		if (strcmp(all->v[i].owner, owner) == 0)
+			rc = all->v[i].rc;
+	if (!rc && all->n < RES_CGROUPS_MAX) {
+		char *key = strdup(owner);
+
+		r = key ? res_cgroup_new(l, owner, &rc) : -ENOMEM;
+		if (r >= 0) {
+			all->v[all->n].owner = key;
+			all->v[all->n].rc = rc;
+			all->n++;
+		} else
+			free(key);
+	}
+	/* Full: the first entry, which is the init's whenever the init's were asked for
+	 * first (the sampler asks at the first tick that sees the container). */
+	if (!rc && r >= 0)
+		rc = all->v[0].rc;
+	pthread_mutex_unlock(&all->lock);
+	if (r < 0)
+		return r;
+	*ret = rc;
+	return 0;
+}
+
+/* The views of the cgroup of the container's init. */
+static int res_cgroup_init(struct container *ct, struct res_cgroup **ret)
+{
+	_cleanup_free_ char *owner = NULL;
+	int r;
+
+	r = cgroup_owner_of(container_init_pid(ct), 0, &owner);
+	/* The init is gone: the container is being torn down, and its cgroup with it. */
+	if (r == -ESRCH)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	return res_cgroup_lookup(ct, owner, ret);
+}
+
+/* The views of the caller's cgroup, as cgroup/owner.h decides it: a pod member's own, a
+ * system container's whole. */
+static int res_cgroup_get(const struct pb_caller *c, struct res_cgroup **ret)
+{
+	_cleanup_free_ char *owner = NULL;
+	int r;
+
+	r = cgroup_owner_of(c->pid, container_init_pid(c->container), &owner);
+	if (r == -ESRCH)
+		return -ENOENT;
+	if (r < 0)
+		return r;
+	return res_cgroup_lookup(c->container, owner, ret);
 }
 
 static int container_memory(const struct pb_caller *c, struct res_cgroup **ret_rc,
@@ -862,7 +955,7 @@ static int container_memory(const struct pb_caller *c, struct res_cgroup **ret_r
 	struct res_cgroup *rc;
 	int r;
 
-	r = res_cgroup_get(c->container, &rc);
+	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
 	if (ret_rc)
@@ -915,7 +1008,7 @@ static int shown_cpus(const struct pb_caller *c, struct cpulist *ret)
 		*ret = online;
 		return 0;
 	}
-	r = res_cgroup_get(c->container, &rc);
+	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
 	/* Neither cpu nor cpuset controller on this host: nothing limits the container. */
@@ -1051,7 +1144,7 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	r = shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
-	r = res_cgroup_get(c->container, &rc);
+	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
 	r = cgroup_get_tasks(rc->cg, c->pid, &tasks);
@@ -1080,7 +1173,7 @@ int resources_cpu_time(const struct pb_caller *c, unsigned *ret_ncpus, uint64_t 
 	r = shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
-	r = res_cgroup_get(c->container, &rc);
+	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
 	r = cgroup_get_cpu_usage(rc->cg, &usage);
@@ -1342,26 +1435,12 @@ int resources_scan_tasks(const struct cgroup_layout *l, const struct cgroup *cg,
 	return r < 0 ? r : 0;
 }
 
-static struct res_load *res_load_get(struct container *ct)
-{
-	struct res_load *rl = container_slot_get(ct, CONTAINER_SLOT_LOADAVG);
-
-	if (rl)
-		return rl;
-	rl = calloc(1, sizeof(*rl));
-	if (!rl)
-		return NULL;
-	pthread_mutex_init(&rl->lock, NULL);
-	return container_slot_set(ct, CONTAINER_SLOT_LOADAVG, rl, res_load_free);
-}
-
 static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			   size_t *ret_len)
 {
 	const struct cgroup_layout *l;
 	struct cgroup_tasks tasks;
 	struct res_cgroup *rc;
-	struct res_load *rl;
 	struct loadavg now_load;
 	char *text = NULL;
 	pid_t last;
@@ -1372,19 +1451,16 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 	r = layout_get(&l);
 	if (r < 0)
 		return r;
-	r = res_cgroup_get(c->container, &rc);
+	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
-	rl = res_load_get(c->container);
-	if (!rl)
-		return -ENOMEM;
 	r = resources_scan_tasks(l, rc->cg, c->pid, &tasks, &last);
 	if (r < 0)
 		return r;
 	/* A read samples nothing: the sampler does, every 5 s (resources_sampler_start()). */
-	pthread_mutex_lock(&rl->lock);
-	now_load = rl->load;
-	pthread_mutex_unlock(&rl->lock);
+	pthread_mutex_lock(&rc->load_lock);
+	now_load = rc->load;
+	pthread_mutex_unlock(&rc->load_lock);
 	r = view_loadavg(&now_load, &tasks, last, &text);
 	return text_result(r, text, ret, ret_len);
 }
@@ -1399,30 +1475,49 @@ static struct {
 	struct container_registry *reg;
 } sampler = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* One sample of one container: its running and uninterruptible tasks, at the tick's time. */
+/* One sample of one cgroup's views: its running and uninterruptible tasks, at the tick's
+ * time. */
+static void sample_cgroup(const struct cgroup_layout *l, struct res_cgroup *rc, uint64_t tick_ns)
+{
+	struct cgroup_tasks tasks;
+
+	/* A cgroup being removed with its container: the container goes next. */
+	if (resources_scan_tasks(l, rc->cg, 0, &tasks, NULL) < 0)
+		return;
+	pthread_mutex_lock(&rc->load_lock);
+	/* The first tick that sees a cgroup is a sample of it already, as the kernel's next
+	 * 5 s tick is for a task that has just started. */
+	if (!rc->load.started) {
+		rc->load.started = true;
+		rc->load.next_ns = tick_ns;
+	}
+	loadavg_update(&rc->load, tick_ns, cgroup_tasks_active(&tasks));
+	pthread_mutex_unlock(&rc->load_lock);
+}
+
+/* Every cgroup the container's views come from: its init's, and each pod member's that
+ * has read a view. */
 static void sample_container(struct container *ct, void *userdata)
 {
 	const uint64_t *tick_ns = userdata;
+	struct res_cgroup *rc, *v[RES_CGROUPS_MAX];
 	const struct cgroup_layout *l;
-	struct cgroup_tasks tasks;
-	struct res_cgroup *rc;
-	struct res_load *rl;
+	struct res_cgroups *all;
+	size_t n;
 
-	if (container_is_host(ct) || layout_get(&l) < 0 || res_cgroup_get(ct, &rc) < 0)
+	if (container_is_host(ct) || layout_get(&l) < 0 || res_cgroup_init(ct, &rc) < 0)
 		return;
-	rl = res_load_get(ct);
-	/* A cgroup being removed with its container: the container goes next. */
-	if (!rl || resources_scan_tasks(l, rc->cg, 0, &tasks, NULL) < 0)
+	all = res_cgroups_of(ct);
+	if (!all)
 		return;
-	pthread_mutex_lock(&rl->lock);
-	/* The first tick that sees a container is a sample of it already, as the kernel's
-	 * next 5 s tick is for a task that has just started. */
-	if (!rl->load.started) {
-		rl->load.started = true;
-		rl->load.next_ns = *tick_ns;
-	}
-	loadavg_update(&rl->load, *tick_ns, cgroup_tasks_active(&tasks));
-	pthread_mutex_unlock(&rl->lock);
+	/* Entries stay as long as the container, which the registry holds during the call. */
+	pthread_mutex_lock(&all->lock);
+	n = all->n;
+	for (size_t i = 0; i < n; i++)
+		v[i] = all->v[i].rc;
+	pthread_mutex_unlock(&all->lock);
+	for (size_t i = 0; i < n; i++)
+		sample_cgroup(l, v[i], *tick_ns);
 }
 
 static void *sampler_main(void *arg)
@@ -1493,7 +1588,7 @@ static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char 
 
 	if (is_host(c))
 		return host_read(HOST_DISKSTATS, ret, ret_len);
-	r = res_cgroup_get(c->container, &rc);
+	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
 	r = cgroup_get_io(rc->cg, &io);

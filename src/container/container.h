@@ -127,7 +127,6 @@ uint64_t container_quota_used(const struct container *c, enum container_quota q)
  */
 enum container_slot {
 	CONTAINER_SLOT_CGROUP,
-	CONTAINER_SLOT_LOADAVG,
 	CONTAINER_SLOT_PROCSYS,
 	CONTAINER_SLOT_USAGE,
 	_CONTAINER_SLOT_MAX,
