@@ -213,7 +213,9 @@ static void list_tree(int out, const char *dir)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		/* /proc/sys has no path this long; one that were would not be listed */
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
 		dprintf(out, "%s\n", path + strlen("/proc/sys/"));
 		if (de->d_type == DT_DIR)
 			list_tree(out, path);

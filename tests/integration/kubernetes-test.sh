@@ -274,6 +274,31 @@ tap_is "the manifests have what the design needs" "$out" ok
 node_label=$(sed -n 's/^NODE_LABEL=\${NODE_LABEL:-\(.*\)}$/\1/p' "$node_tool")
 tap_is "procbox-node sets the label the RuntimeClass selects" "$node_label" "procbox/ready=true"
 
+# --- the image's binary: linked statically, as deploy/kubernetes/Dockerfile builds it,
+# so that the copy procbox-node puts on a node runs there whatever libraries it has ---
+if command -v meson >/dev/null && command -v ninja >/dev/null; then
+	static=$work/build-static
+	if meson setup "$static" "$top" -Dtests=disabled -Dbuildtype=release -Dwerror=true \
+		-Dprefer_static=true -Dc_link_args=-static >"$work/static.log" 2>&1 &&
+		ninja -C "$static" procbox >>"$work/static.log" 2>&1; then
+		out=$(ldd "$static/procbox" 2>&1)
+		case $out in
+		*"not a dynamic executable"* | *"statically linked"*) tap_ok "the image's procbox is linked statically" ;;
+		*) tap_fail "the image's procbox is linked statically" "$out" ;;
+		esac
+		ln -s procbox "$static/procbox-runc"
+		printf '#!/bin/sh\necho "runc $*"\n' >"$work/fake-runc"
+		chmod 755 "$work/fake-runc"
+		tap_is "the static binary runs, and as procbox-runc passes a command through" \
+			"$("$static/procbox" --version | cut -d' ' -f1) $(PROCBOX_RUNC=$work/fake-runc "$static/procbox-runc" --root /r state x)" \
+			"procbox runc --root /r state x"
+	else
+		tap_fail "the image's procbox builds statically" "$(tail -n 20 "$work/static.log")"
+	fi
+else
+	tap_skip "the image's procbox is linked statically" "no meson/ninja"
+fi
+
 if [ "$TAP_FAILED" -gt 0 ]; then
 	tap_diag "procbox-node's log:" "$(tail -n 40 "$work/node.log")"
 fi
