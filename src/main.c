@@ -607,7 +607,8 @@ int main(int argc, char **argv)
 	}
 	if (fs_resume_new(ho.state, &fs.resume) < 0 ||
 	    state_next_generation(ho.state, &generation) < 0 ||
-	    fs_handles_new(generation, &fs.handles) < 0)
+	    fs_handles_new(generation, &fs.handles) < 0 ||
+	    fs_handles_new(generation, &fs.dir_handles) < 0)
 		goto out_unmount;
 	if (resumed)
 		(void)state_for_each_node(ho.state, restore_node, fs.inodes);
@@ -711,6 +712,7 @@ out:
 	/* The sampler walks the registry; the registry's release callback talks to the
 	 * nsenter service. */
 	resources_sampler_stop();
+	fs_close_handles(&fs);
 	container_registry_free(fs.containers);
 	nsenter_service_free(fs.nsenter);
 	if (upgrade_requested && ho.state && exe) {
@@ -723,7 +725,6 @@ out:
 		fuse_remove_signal_handlers(se);
 		fuse_session_destroy(se);
 	}
-	fs_handles_free(fs.handles);
 	fs_resume_free(fs.resume);
 	handover_done(&ho);
 	inode_table_free(fs.inodes);

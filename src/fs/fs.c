@@ -48,6 +48,24 @@ static void release_file(struct pb_file *f)
 	tree_release(f);
 }
 
+static void free_open_file(void *p)
+{
+	tree_release(p);
+}
+
+static void free_open_dir(void *p)
+{
+	dir_handle_free(p);
+}
+
+void fs_close_handles(struct procbox_fs *fs)
+{
+	fs_handles_free(fs->handles, free_open_file);
+	fs->handles = NULL;
+	fs_handles_free(fs->dir_handles, free_open_dir);
+	fs->dir_handles = NULL;
+}
+
 static struct procbox_fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -446,7 +464,7 @@ static int serve_opendir(struct fs_req *r)
 		reply_err(r->req, res);
 		return res;
 	}
-	r->fi.fh = fs_handle_put(fs_of(r->req)->handles, d);
+	r->fi.fh = fs_handle_put(fs_of(r->req)->dir_handles, d);
 	if (!r->fi.fh) {
 		dir_handle_free(d);
 		reply_err(r->req, -ENOMEM);
@@ -455,7 +473,7 @@ static int serve_opendir(struct fs_req *r)
 	r->fi.cache_readdir = 0;
 	r->fi.keep_cache = 0;
 	if (fuse_reply_open(r->req, &r->fi) == -ENOENT)
-		dir_handle_free(fs_handle_take(fs_of(r->req)->handles, r->fi.fh));
+		dir_handle_free(fs_handle_take(fs_of(r->req)->dir_handles, r->fi.fh));
 	return 0;
 }
 
@@ -487,7 +505,7 @@ static int dir_adopt(fuse_req_t req, fuse_ino_t ino, uint64_t fh, struct dir_han
 		dir_handle_free(d);
 		return r;
 	}
-	got = fs_handle_adopt(fs->handles, fh, d);
+	got = fs_handle_adopt(fs->dir_handles, fh, d);
 	if (got != d)
 		dir_handle_free(d);
 	if (!got)
@@ -511,7 +529,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct dir_handle *d = fs_handle_get(fs_of(req)->handles, fi->fh);
+	struct dir_handle *d = fs_handle_get(fs_of(req)->dir_handles, fi->fh);
 	_cleanup_free_ char *buf = NULL;
 	uint64_t start = reqclock_now_ns();
 	struct usage *u;
@@ -519,7 +537,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int e;
 
 	if (!d) {
-		if (!fs_handle_foreign(fs_of(req)->handles, fi->fh))
+		if (!fs_handle_foreign(fs_of(req)->dir_handles, fi->fh))
 			return reply_err(req, -EBADF);
 		e = dir_adopt(req, ino, fi->fh, &d);
 		if (e < 0)
@@ -565,7 +583,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	dir_handle_free(fs_handle_take(fs_of(req)->handles, fi->fh));
+	dir_handle_free(fs_handle_take(fs_of(req)->dir_handles, fi->fh));
 	fuse_reply_err(req, 0);
 }
 

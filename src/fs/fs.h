@@ -20,8 +20,16 @@ struct procbox_fs {
 	struct nsenter_service *nsenter;
 	struct container_registry *containers;
 	struct inode_table *inodes;
-	struct fs_handles *handles; /* fuse_file_info.fh of open files and folders */
-	struct fs_resume *resume;   /* NULL: the session reads /dev/fuse by itself */
+	/* fuse_file_info.fh of open files, and of open folders: the kernel gives each back
+	 * only to the operations of its kind */
+	struct fs_handles *handles;
+	struct fs_handles *dir_handles;
+	struct fs_resume *resume; /* NULL: the session reads /dev/fuse by itself */
 };
 
 const struct fuse_lowlevel_ops *fs_operations(void);
+
+/* At exit, once no worker runs: frees the files and folders the kernel still holds open
+ * (a daemon stopped under open files never gets their release). Before the containers
+ * they belong to are freed. */
+void fs_close_handles(struct procbox_fs *fs);

@@ -39,15 +39,25 @@ int fs_handles_new(uint32_t generation, struct fs_handles **ret)
 	return 0;
 }
 
-void fs_handles_free(struct fs_handles *h)
+void fs_handles_free(struct fs_handles *h, void (*free_fn)(void *p))
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < N_CHUNKS; i++)
+	for (size_t i = 0; i < N_CHUNKS; i++) {
+		if (h->chunk[i] && free_fn)
+			for (size_t k = 0; k < CHUNK; k++) {
+				void *p = atomic_load(&h->chunk[i][k]);
+
+				if (p)
+					free_fn(p);
+			}
 		free((void *)h->chunk[i]);
+	}
 	for (size_t i = 0; i < N_ADOPT; i++)
 		for (struct adopted *a = h->adopt[i], *n; a; a = n) {
 			n = a->next;
+			if (free_fn && a->p)
+				free_fn(a->p);
 			free(a);
 		}
 	free(h->free_slots);

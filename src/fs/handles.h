@@ -14,7 +14,8 @@ struct fs_handles;
 
 int fs_handles_new(uint32_t generation, struct fs_handles **ret);
 /* Frees the table only; what it points to is the caller's. */
-void fs_handles_free(struct fs_handles *h);
+/* free_fn (may be NULL) is called for every handle still open. */
+void fs_handles_free(struct fs_handles *h, void (*free_fn)(void *p));
 
 /* A handle for p, 0 on ENOMEM. */
 uint64_t fs_handle_put(struct fs_handles *h, void *p);
