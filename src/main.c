@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 #include "usage/usage.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/notify.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/procbox"
 #define DEFAULT_STATE_DIR "/run/procbox"
@@ -415,27 +417,80 @@ static int check_environment(const struct options *o)
 }
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t ready;
+
+/* The service manager's STATUS= line: what `systemctl status procbox` shows. */
+static void notify_status(const char *mountpoint, unsigned containers)
+{
+	(void)notify_send("STATUS=Serving %s: %u container%s", mountpoint, containers,
+			  containers == 1 ? "" : "s");
+}
+
+struct housekeeping {
+	struct procbox_fs *fs;
+	const char *mountpoint;
+};
 
 /* The session being served, for the housekeeping thread (set before it starts). */
 static struct fuse_session *serving;
 
 static void *housekeeping_main(void *arg)
 {
-	struct procbox_fs *fs = arg;
+	struct housekeeping *hk = arg;
+	unsigned shown = 0;
 
 	for (unsigned tick = 1; !stopping; tick++) {
 		struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
+		unsigned n;
 
 		nanosleep(&ts, NULL);
 		/* Asked to stop: libfuse joins its workers before the loop returns, and a
 		 * worker waiting on a child a container stopped would hold the stop up for
 		 * a whole timeout. */
 		if (fuse_session_exited(serving))
-			nsenter_service_stop_children(fs->nsenter);
+			nsenter_service_stop_children(hk->fs->nsenter);
 		if (tick % 10)
 			continue;
-		nsenter_service_expire_idle(fs->nsenter);
-		container_registry_sweep(fs->containers);
+		nsenter_service_expire_idle(hk->fs->nsenter);
+		container_registry_sweep(hk->fs->containers);
+		n = container_registry_count(hk->fs->containers);
+		if (ready && n != shown && !stopping) {
+			notify_status(hk->mountpoint, n);
+			shown = n;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * READY=1 means containers can be given the mount: a runtime ordered after procbox starts
+ * its containers' hooks right away. So it is sent only once a read through the mount came
+ * back, which needs the kernel's FUSE_INIT answered and a worker thread serving, and not
+ * when the mount(2) call returned. The read is the daemon's own, of .procbox-stats (the
+ * host's root may read it; it enters no namespace).
+ */
+static void *ready_main(void *arg)
+{
+	const char *mountpoint = arg;
+	_cleanup_free_ char *path = NULL;
+	char buf[256];
+
+	if (asprintf(&path, "%s/.procbox-stats", mountpoint) < 0) {
+		log_error(-ENOMEM, "Cannot check that %s serves: %m", mountpoint);
+		return NULL;
+	}
+	while (!stopping) {
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+
+		if (n > 0) {
+			ready = 1;
+			log_info("Ready: %s serves requests", mountpoint);
+			(void)notify_send("READY=1\nSTATUS=Serving %s: 0 containers", mountpoint);
+			return NULL;
+		}
+		/* Only before the loop runs, or when it already ended: try again shortly. */
+		(void)poll(NULL, 0, 10);
 	}
 	return NULL;
 }
@@ -505,12 +560,15 @@ int main(int argc, char **argv)
 	pthread_t housekeeping;
 	bool housekeeping_running = false, resumed = false;
 	uint32_t generation = 0;
+	struct housekeeping hk;
+	pthread_t ready_thread;
 	struct options o;
 	int fuse_fd = -EBADF;
 	int r, ret = EXIT_FAILURE;
 
 	if (argc == 3 && strcmp(argv[1], NSENTER_CHILD_ARG) == 0)
 		nsenter_child_exec_main(argv[2]);
+	log_open();
 	if (argc >= 2 && strcmp(argv[1], "status") == 0)
 		return control_status_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], HOLDER_ARG) == 0)
@@ -618,6 +676,9 @@ int main(int argc, char **argv)
 	 * them. A daemon that exec'd itself is in the background already. */
 	if (ho.from != HANDOVER_EXEC && fuse_daemonize(o.foreground) < 0)
 		goto out_unmount;
+	/* Its stderr is /dev/null now; `procbox reattach`, started later, inherits this. */
+	if (!o.foreground)
+		log_set_target(LOG_TARGET_SYSLOG);
 
 	ncfg = (struct nsenter_service_config){
 	    .timeout_ms = o.timeout_ms,
@@ -646,7 +707,8 @@ int main(int argc, char **argv)
 	r = resources_sampler_start(fs.containers);
 	if (r < 0)
 		log_warn(r, "Cannot start the load average sampler: %m");
-	if (pthread_create(&housekeeping, NULL, housekeeping_main, &fs) == 0)
+	hk = (struct housekeeping){.fs = &fs, .mountpoint = o.mountpoint};
+	if (pthread_create(&housekeeping, NULL, housekeeping_main, &hk) == 0)
 		housekeeping_running = true;
 
 	loop = fuse_loop_cfg_create();
@@ -671,8 +733,16 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warn(r, "The FUSE connection of %s will not outlive this process: %m",
 			 o.mountpoint);
-	log_info("Serving %s (timeout %d ms, agents at most %u%s)", o.mountpoint, o.timeout_ms,
-		 o.max_agents, resumed ? ", connection taken over" : "");
+	log_info("procbox %s (pid %d) serving %s (timeout %d ms, agents at most %u%s)",
+		 PROCBOX_VERSION, (int)getpid(), o.mountpoint, o.timeout_ms, o.max_agents,
+		 resumed ? ", connection taken over" : "");
+	/* Detached: it ends by itself once a read came back, or with the process. */
+	r = -pthread_create(&ready_thread, NULL, ready_main, (void *)o.mountpoint);
+	if (r < 0) {
+		log_error(r, "Cannot start the readiness check: %m");
+		goto out_unmount;
+	}
+	(void)pthread_detach(ready_thread);
 	(void)handover_write_pid(&ho, generation);
 	/* Containers left with dead mounts by an earlier procbox get this one's. */
 	if (!resumed) {
@@ -685,7 +755,9 @@ int main(int argc, char **argv)
 	ret = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || upgrade_requested
 		  ? EXIT_SUCCESS
 		  : EXIT_FAILURE;
-	log_info("%s", upgrade_requested ? "Upgrading in place" : "Stopping");
+	(void)notify_send("STOPPING=1\nSTATUS=Stopping");
+	log_info("%s: %u containers served", upgrade_requested ? "Upgrading in place" : "Stopping",
+		 container_registry_count(fs.containers));
 	if (upgrade_requested)
 		goto out;
 	/* Stopping for good. Under systemd the fd store keeps the connection for the next
@@ -730,5 +802,7 @@ out:
 	inode_table_free(fs.inodes);
 	tree_free();
 	fuse_opt_free_args(&args);
+	if (ready)
+		log_info("Stopped serving %s", o.mountpoint);
 	return ret;
 }

@@ -17,9 +17,11 @@
 
 #include "attach/attach.h"
 #include "attach/entry.h"
+#include "attach/mountinfo.h"
 #include "attach/oci.h"
 #include "attach/restart.h"
 #include "attach/runc.h"
+#include "container/container.h"
 #include "usage/control.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -47,6 +49,7 @@ bool attach_is_command(int argc, char **argv)
 
 struct cmd_options {
 	const char *mountpoint;
+	bool mountpoint_given; /* --mountpoint or PROCBOX_MOUNTPOINT */
 	bool quiet;
 };
 
@@ -63,12 +66,16 @@ static int parse_options(int argc, char **argv, const char *usage, struct cmd_op
 	const char *env = getenv("PROCBOX_MOUNTPOINT");
 	int c;
 
-	*o = (struct cmd_options){.mountpoint = env && *env ? env : ATTACH_DEFAULT_MOUNTPOINT};
+	*o = (struct cmd_options){
+	    .mountpoint = env && *env ? env : ATTACH_DEFAULT_MOUNTPOINT,
+	    .mountpoint_given = env && *env,
+	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+m:qh", longopts, NULL)) >= 0) {
 		switch (c) {
 		case 'm':
 			o->mountpoint = optarg;
+			o->mountpoint_given = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -110,6 +117,52 @@ static int check_mountpoint(const char *prog, const char *mountpoint)
 	return r;
 }
 
+/*
+ * The mountpoint of the procbox daemon running here, for an attach without --mountpoint: the
+ * procbox mounts of a whole file system (root "/") in our mount namespace that answer. A
+ * container's own bind mounts show a path below the root, and a dead daemon's mount does not
+ * answer. *ret stays NULL when there is none (the default is used); several are an error that
+ * lists them, since picking one would attach a container to a daemon at random.
+ */
+static int find_daemon_mountpoint(const char *prog, char **ret)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	const char *found[16];
+	size_t n = 0;
+	int r;
+
+	*ret = NULL;
+	r = mountinfo_read_pid(getpid(), &mi);
+	if (r < 0) {
+		fprintf(stderr, "%s: cannot read the mount table: %s\n", prog, strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < mi->n; i++) {
+		const struct mountinfo_entry *e = &mi->entries[i];
+		bool seen = false;
+
+		if (!mountinfo_entry_is_procbox(e) || strcmp(e->root, "/") != 0)
+			continue;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(found[k], e->mountpoint) == 0;
+		if (seen || attach_check_mountpoint(e->mountpoint) < 0)
+			continue;
+		if (n < ELEMENTSOF(found))
+			found[n++] = e->mountpoint;
+	}
+	if (n > 1) {
+		fprintf(stderr,
+			"%s: %zu procbox daemons are running, pick one with --mountpoint:\n", prog,
+			n);
+		for (size_t k = 0; k < n; k++)
+			fprintf(stderr, "  %s\n", found[k]);
+		return -ENOTUNIQ;
+	}
+	if (n == 1 && !(*ret = strdup(found[0])))
+		return -ENOMEM;
+	return 0;
+}
+
 /* One line per point; returns how many failed. */
 static unsigned print_items(FILE *f, const char *prog, const struct attach_item *items, bool quiet)
 {
@@ -142,6 +195,7 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 {
 	const char *prog = attach ? "procbox attach" : "procbox detach";
 	struct attach_item items[ATTACH_MAX_POINTS];
+	_cleanup_free_ char *found = NULL;
 	struct cmd_options o;
 	pid_t pid;
 	int i, r;
@@ -169,6 +223,12 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 		return 1;
 	}
 	if (attach) {
+		if (!o.mountpoint_given) {
+			if (find_daemon_mountpoint(prog, &found) < 0)
+				return 1;
+			if (found)
+				o.mountpoint = found;
+		}
 		if (check_mountpoint(prog, o.mountpoint) < 0)
 			return 1;
 		r = attach_container(o.mountpoint, pid, NULL, items);
@@ -325,19 +385,24 @@ static int cmd_runc(int argc, char **argv)
 
 /* --- re-attach after a restart --- */
 
+/* One line per container mount, named by its container's init pid as the daemon's other
+ * lines are (0 when that process is gone already). */
 static void log_report(const struct reattach_report *r, void *userdata)
 {
 	const struct nsmount_op *op = r->op;
 	int err = r->error < 0 ? r->error : op->outcome == NSMOUNT_FAILED ? op->error : 0;
+	pid_t init = 0;
 
+	(void)container_find_init(r->pid, &init);
 	if (err < 0)
 		log_warn(err,
-			 "Cannot re-attach %s (procbox's %s) in mount namespace %" PRIu64
-			 " of pid %d: %m",
-			 r->mountpoint, r->root, r->ns_ino, r->pid);
+			 "Cannot re-attach %s (procbox's %s) of container init %d (pid %d, mount "
+			 "namespace %" PRIu64 "): %m",
+			 r->mountpoint, r->root, (int)init, r->pid, r->ns_ino);
 	else
-		log_info("Re-attach %s (procbox's %s) in mount namespace %" PRIu64 " of pid %d: %s",
-			 r->mountpoint, r->root, r->ns_ino, r->pid,
+		log_info("Re-attach %s (procbox's %s) of container init %d (pid %d, mount "
+			 "namespace %" PRIu64 "): %s",
+			 r->mountpoint, r->root, (int)init, r->pid, r->ns_ino,
 			 nsmount_outcome_to_string(op->outcome));
 }
 

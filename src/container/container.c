@@ -320,6 +320,22 @@ static pid_t find_init(pid_t pid, const struct container_id *id)
 	return oldest_in(id, pid);
 }
 
+int container_find_init(pid_t pid, pid_t *ret)
+{
+	struct container_id id;
+	pid_t init;
+	int r;
+
+	r = container_identify(pid, &id);
+	if (r < 0)
+		return r;
+	init = find_init(pid, &id);
+	if (init < 0)
+		return init;
+	*ret = init;
+	return 0;
+}
+
 static void load_maps(struct container *c)
 {
 	_cleanup_free_ char *u = NULL, *g = NULL;

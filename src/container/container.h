@@ -56,6 +56,10 @@ int container_identify(pid_t pid, struct container_id *ret);
  * a host user and for a user namespace a host user made; or a negative errno. */
 int container_caller_made_by_host_root(pid_t pid, uid_t uid);
 
+/* The host pid of the init of pid's container (1 for the host), without registering it: for
+ * log lines that name a container. */
+int container_find_init(pid_t pid, pid_t *ret);
+
 struct container *container_ref(struct container *c);
 void container_unref(struct container *c);
 static inline void container_unrefp(struct container **c)

@@ -80,6 +80,20 @@ static void trace(fuse_req_t req, const char *op, fuse_ino_t ino, const char *na
 		  name ? name : "", (int)fuse_req_ctx(req)->pid, (unsigned)fuse_req_ctx(req)->uid);
 }
 
+/* -d: a failed request, named by its caller's container init. A lookup of a name that is
+ * not there is how every program probes for files: that one stays at debug. */
+static void log_failure(fuse_req_t req, int e)
+{
+	pid_t pid = fuse_req_ctx(req)->pid, init = 0;
+
+	(void)container_find_init(pid, &init);
+	if (e == ENOENT)
+		log_debug("  pid %d (container init %d): %s", (int)pid, (int)init, strerror(e));
+	else
+		log_error(e, "Request of pid %d (container init %d) failed: %m", (int)pid,
+			  (int)init);
+}
+
 /* errno values a reply may carry; anything else would make the kernel reject it. */
 static void reply_err(fuse_req_t req, int r)
 {
@@ -88,7 +102,7 @@ static void reply_err(fuse_req_t req, int r)
 	if (e <= 0 || e >= 4096)
 		e = EIO;
 	if (log_get_max_level() >= LOG_LEVEL_DEBUG)
-		log_debug("  pid %d: %s", (int)fuse_req_ctx(req)->pid, strerror(e));
+		log_failure(req, e);
 	fuse_reply_err(req, e);
 }
 
