@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# timeout: 900
+# The Debian package and the systemd unit, for real:
+#   - dpkg-buildpackage -b builds procbox_*.deb with the files a host needs; lintian finds no
+#     error; systemd-analyze verify accepts the unit;
+#   - on a Debian 12 root made with debootstrap, systemd boots as PID 1 under
+#     systemd-nspawn; installing the package there starts and enables procbox, which was
+#     ready only after its mount served, a container reads its own uptime, a killed
+#     procbox is restarted and re-attaches the container, journalctl shows the start line
+#     and, at -d, a failed request at priority err; removing the package leaves no mount
+#     and no process; purging leaves none of its files.
+# Needs root, debootstrap (which reaches Debian's mirror), systemd-container, dpkg-dev,
+# debhelper, lintian, scdoc. About 3-4 minutes, mostly debootstrap.
+set -uo pipefail
+
+top=${PROCBOX_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top/tests/lib/tap.sh"
+tap_reexec_reaped "$0" "$@"
+
+for tool in dpkg-buildpackage lintian systemd-analyze; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "Bail out! $tool is missing (tests/run-all installs it)"
+		exit 1
+	fi
+done
+
+work=$(mktemp -d /var/tmp/procbox-package.XXXXXX)
+nspawn_pid=
+machine=procbox-pkg-$$
+
+sleeper=
+leader=
+cleanup()
+{
+	if [ -n "$sleeper" ]; then
+		kill "$sleeper" 2>/dev/null
+		wait "$sleeper" 2>/dev/null
+	fi
+	if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+		# SIGTERM: nspawn asks the container's systemd to halt.
+		kill "$nspawn_pid" 2>/dev/null
+		for _ in $(seq 150); do
+			kill -0 "$nspawn_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		# Killing its PID 1 ends every process of the container's pid namespace.
+		[ -z "$leader" ] || kill -KILL "$leader" 2>/dev/null
+		kill -KILL "$nspawn_pid" 2>/dev/null
+		wait "$nspawn_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+	rmdir "/run/systemd/nspawn/propagate/$machine" 2>/dev/null
+}
+trap cleanup EXIT
+
+# --- the package --------------------------------------------------------------------------
+
+# dpkg-buildpackage writes next to the source folder: build a copy, in $work.
+mkdir "$work/procbox"
+(cd "$top" && git ls-files -co --exclude-standard -z | tar --null -cf - -T - 2>/dev/null) |
+	tar -xf - -C "$work/procbox"
+rm -rf "$work/procbox/build" "$work/procbox/build-asan"
+if (cd "$work/procbox" && nice dpkg-buildpackage -b -us -uc) >"$work/build.log" 2>&1; then
+	tap_ok "dpkg-buildpackage -b -us -uc"
+else
+	tap_fail "dpkg-buildpackage -b -us -uc" "$(tail -n 30 "$work/build.log")"
+	tap_end
+	exit 1
+fi
+deb=$(ls "$work"/procbox_*_*.deb 2>/dev/null | head -n 1)
+tap_check "it made procbox_*.deb" test -f "$deb"
+
+files=$(dpkg-deb -c "$deb" | awk '{ print $6 $7 $8 }' | sed 's|^\./|/|')
+want=(
+	/usr/sbin/procbox
+	/usr/sbin/procbox-runc'->'procbox
+	/lib/systemd/system/procbox.service
+	/usr/share/man/man8/procbox.8.gz
+	/usr/share/man/man8/procbox-runc.8.gz'->'procbox.8.gz
+	/usr/share/containers/oci/hooks.d/procbox.json
+	/usr/share/doc/procbox/examples/docker-daemon.json
+	/usr/share/doc/procbox/examples/containerd-config.toml
+	/usr/share/doc/procbox/copyright
+)
+missing=()
+for f in "${want[@]}"; do
+	grep -qxF -- "$f" <<<"$files" || missing+=("$f")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	tap_ok "the package holds the binary, the runtime link, the unit, the man page, the hook and the examples"
+else
+	tap_fail "the package holds the binary, the runtime link, the unit, the man page, the hook and the examples" \
+		"missing: ${missing[*]}" "files:" "$files"
+fi
+
+dpkg-deb -x "$deb" "$work/x"
+hook=$work/x/usr/share/containers/oci/hooks.d/procbox.json
+if python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); sys.exit(h["hook"]["path"] != "/usr/sbin/procbox" or h["stages"] != ["createRuntime"])' "$hook" 2>/dev/null; then
+	tap_ok "the hooks.d file runs the installed /usr/sbin/procbox at createRuntime"
+else
+	tap_fail "the hooks.d file runs the installed /usr/sbin/procbox at createRuntime" "$(cat "$hook")"
+fi
+if man -l "$work/x/usr/share/man/man8/procbox.8.gz" 2>/dev/null | grep -q -- '--max-sysctl-fds'; then
+	tap_ok "the man page renders and lists the options"
+else
+	tap_fail "the man page renders and lists the options"
+fi
+
+lint=$(nice lintian --fail-on error "$work"/procbox_*.changes 2>&1) && rc=0 || rc=$?
+if [ "$rc" -eq 0 ] && ! grep -q '^E: ' <<<"$lint"; then
+	tap_ok "lintian reports no error"
+	tap_diag "$(grep -E '^[WI]: ' <<<"$lint")"
+else
+	tap_fail "lintian reports no error" "$lint"
+fi
+
+unit=$work/x/lib/systemd/system/procbox.service
+# verify looks for ExecStart's binary on this host: point it at the extracted one.
+sed "s|/usr/sbin/procbox|$work/x/usr/sbin/procbox|" "$unit" >"$work/procbox.service"
+out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$work/procbox.service" 2>&1)
+# Only lines about our unit count: on a host without systemd running, verify also warns
+# about the host's own units.
+ours=$(grep 'procbox.service' <<<"$out")
+tap_is "systemd-analyze verify accepts the unit" "$ours" ""
+for key in Type=notify LimitNOFILE=1048576 OOMScoreAdjust=-1000 Restart=on-failure KillMode=mixed; do
+	grep -qx "$key" "$unit" || tap_diag "unit lacks $key"
+done
+if grep -qx Type=notify "$unit" && grep -qE '^Before=.*docker\.service.*containerd\.service.*podman' "$unit" &&
+	grep -qx WantedBy=multi-user.target "$unit"; then
+	tap_ok "the unit is Type=notify, ordered before Docker, containerd and Podman"
+else
+	tap_fail "the unit is Type=notify, ordered before Docker, containerd and Podman" "$(cat "$unit")"
+fi
+
+# --- under systemd ------------------------------------------------------------------------
+
+if ! command -v systemd-nspawn >/dev/null || ! command -v debootstrap >/dev/null; then
+	echo "Bail out! systemd-nspawn or debootstrap is missing (tests/run-all installs them)"
+	exit 1
+fi
+
+root=$work/root
+if nice debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libfuse3-3,libjson-c5 \
+	bookworm "$root" >"$work/debootstrap.log" 2>&1; then
+	tap_ok "debootstrap made a Debian 12 root"
+else
+	tap_fail "debootstrap made a Debian 12 root" "$(tail -n 20 "$work/debootstrap.log")"
+	tap_end
+	exit 1
+fi
+# Not /tmp: nspawn mounts a tmpfs there.
+cp "$deb" "$root/var/tmp/procbox.deb"
+
+# Not registered with a machined, in its own network namespace, and /dev/fuse from the host.
+systemd-nspawn -D "$root" -M "$machine" --register=no --keep-unit --private-network \
+	--bind=/dev/fuse --console=pipe -b </dev/null >"$work/nspawn.log" 2>&1 &
+nspawn_pid=$!
+
+# systemd's pid on the host: the child of systemd-nspawn.
+for _ in $(seq 150); do
+	leader=$(cat /proc/"$nspawn_pid"/task/*/children 2>/dev/null | awk '{ print $1; exit }')
+	[ -n "$leader" ] && [ "$(cat /proc/"$leader"/comm 2>/dev/null)" = systemd ] && break
+	leader=
+	sleep 0.2
+done
+box()
+{
+	nsenter -t "$leader" -a "$@"
+}
+state=
+if [ -n "$leader" ]; then
+	for _ in $(seq 300); do
+		state=$(box systemctl is-system-running 2>/dev/null)
+		case $state in running | degraded) break ;; esac
+		sleep 0.2
+	done
+fi
+if [ "$state" = running ] || [ "$state" = degraded ]; then
+	tap_ok "systemd boots as PID 1 in the Debian 12 root (systemd-nspawn -b): $state"
+else
+	tap_fail "systemd boots as PID 1 in the Debian 12 root (systemd-nspawn -b)" \
+		"state: '$state'" "$(tail -n 30 "$work/nspawn.log")"
+	tap_end
+	exit 1
+fi
+
+out=$(box env DEBIAN_FRONTEND=noninteractive dpkg -i /var/tmp/procbox.deb 2>&1)
+tap_check "dpkg -i procbox.deb" test $? -eq 0 || tap_diag "$out"
+tap_is "systemctl is-enabled procbox" "$(box systemctl is-enabled procbox 2>&1)" enabled
+tap_is "systemctl is-active procbox" "$(box systemctl is-active procbox 2>&1)" active
+tap_is "the unit shows the daemon's STATUS=" \
+	"$(box systemctl show -P StatusText procbox 2>&1)" "Serving /var/lib/procbox: 0 containers"
+
+# The journal keeps procbox's lines and systemd's in the order they came: the unit became
+# active ("Started") only after procbox's read through its mount had come back.
+journal=$(box journalctl -o cat --no-pager _PID=1 + _SYSTEMD_UNIT=procbox.service 2>&1)
+order=$(awk '/serving \/var\/lib\/procbox/ && !s { s = NR } /Ready: \/var\/lib\/procbox serves/ && !r { r = NR }
+	/Started procbox.service|Started procbox,/ && !a { a = NR } END { print (s && r && a && s < r && r < a) ? "ok" : s " " r " " a }' <<<"$journal")
+tap_is "systemd saw READY=1 only after the mount served a read" "$order" ok ||
+	tap_diag "$journal"
+
+fds=$(box sh -c 'grep "Max open files" /proc/$(systemctl show -P MainPID procbox)/limits')
+if [ -n "$fds" ] && ! box journalctl -u procbox --no-pager -o cat | grep -q 'limit of open files'; then
+	tap_ok "no fd-limit warning at start under the unit"
+else
+	tap_fail "no fd-limit warning at start under the unit" "$fds" "$(box journalctl -u procbox --no-pager -o cat)"
+fi
+
+# A container: its own user and pid namespaces inside the booted system.
+box sh -c 'exec unshare --user --map-root-user --pid --fork sleep 600' </dev/null >/dev/null 2>&1 &
+sleeper=$!
+sleep 1
+cinit=$(box sh -c 'for p in /proc/[0-9]*; do
+		[ "$(cat $p/comm 2>/dev/null)" = sleep ] && [ "$(readlink $p/ns/user)" != "$(readlink /proc/1/ns/user)" ] && { echo ${p#/proc/}; exit; }
+	done')
+up_c=$(box nsenter -t "$cinit" -U -p --preserve-credentials cat /var/lib/procbox/proc/uptime 2>&1 | awk '{ print $1 }')
+up_h=$(box cat /proc/uptime | awk '{ print $1 }')
+if [ -n "$cinit" ] && awk -v c="$up_c" -v h="$up_h" 'BEGIN { exit !(c ~ /^[0-9]+\.[0-9]+$/ && c + 0 < 30 && h - c > 1) }'; then
+	tap_ok "a container reads its own uptime through the service's mount ($up_c s, the system's $up_h s)"
+else
+	tap_fail "a container reads its own uptime through the service's mount" "container init '$cinit'" \
+		"container: '$up_c'" "system: '$up_h'"
+fi
+
+# procbox attach finds the service's mountpoint by itself.
+out=$(box procbox attach --quiet "$cinit" 2>&1)
+tap_check "procbox attach PID, without --mountpoint, under the service" test $? -eq 0 || tap_diag "$out"
+in_c()
+{
+	box nsenter -t "$cinit" -U -p -m --preserve-credentials "$@"
+}
+up_c=$(in_c cat /proc/uptime 2>&1 | awk '{ print $1 }')
+if awk -v c="$up_c" 'BEGIN { exit !(c ~ /^[0-9]+\.[0-9]+$/ && c + 0 < 30) }'; then
+	tap_ok "the attached container's /proc/uptime is its own ($up_c s)"
+else
+	tap_fail "the attached container's /proc/uptime is its own" "got '$up_c'"
+fi
+
+# A crash: Restart=on-failure starts procbox again, which re-attaches the container.
+old=$(box systemctl show -P MainPID procbox)
+box systemctl kill -s KILL procbox
+ok=
+for _ in $(seq 100); do
+	new=$(box systemctl show -P MainPID procbox)
+	if [ "$new" != 0 ] && [ "$new" != "$old" ] && [ "$(box systemctl is-active procbox)" = active ]; then
+		up_c=$(in_c cat /proc/uptime 2>/dev/null | awk '{ print $1 }')
+		awk -v c="$up_c" 'BEGIN { exit !(c ~ /^[0-9]+\.[0-9]+$/ && c + 0 < 60) }' && ok=yes && break
+	fi
+	sleep 0.2
+done
+if [ -n "$ok" ]; then
+	tap_ok "after kill -9, systemd restarts procbox and the container reads its uptime again"
+else
+	tap_fail "after kill -9, systemd restarts procbox and the container reads its uptime again" \
+		"$(box systemctl status --no-pager procbox 2>&1 | tail -n 15)"
+fi
+if box journalctl -u procbox -o cat --no-pager | grep -q "Re-attach /proc/uptime (procbox's /proc/uptime) of container init $cinit "; then
+	tap_ok "the journal names the re-attached container by its init pid"
+else
+	tap_fail "the journal names the re-attached container by its init pid" \
+		"$(box journalctl -u procbox -o cat --no-pager | tail -n 20)"
+fi
+
+# systemctl restart today: procbox unmounts on SIGTERM, so the new one finds no dead mount
+# to take the containers from; `procbox reattach` gives them the new mount.
+box systemctl restart procbox
+after=$(in_c cat /proc/uptime 2>&1)
+tap_diag "right after systemctl restart the container reads: $after"
+box procbox reattach >/dev/null 2>&1
+up_c=$(in_c cat /proc/uptime 2>&1 | awk '{ print $1 }')
+if awk -v c="$up_c" 'BEGIN { exit !(c ~ /^[0-9]+\.[0-9]+$/ && c + 0 < 60) }'; then
+	tap_ok "after systemctl restart and procbox reattach the container is served ($up_c s)"
+else
+	tap_fail "after systemctl restart and procbox reattach the container is served" "got '$up_c'"
+fi
+
+# At -d a failed request goes to the journal at priority err, with the container's init.
+box mkdir -p /run/systemd/system/procbox.service.d
+box sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/sbin/procbox --debug /var/lib/procbox\n" >/run/systemd/system/procbox.service.d/debug.conf'
+box systemctl daemon-reload
+box systemctl restart procbox
+box procbox reattach >/dev/null 2>&1
+in_c sh -c 'echo 5 >/proc/sys/kernel/cap_last_cap' 2>/dev/null
+sleep 0.5
+errs=$(box journalctl -u procbox -p err..err -o cat --no-pager 2>&1)
+if grep -q "(container init $cinit) failed: Permission denied" <<<"$errs"; then
+	tap_ok "journalctl -u procbox -p err shows the failed request with the container's init pid"
+else
+	tap_fail "journalctl -u procbox -p err shows the failed request with the container's init pid" "$errs"
+fi
+if box journalctl -u procbox -p info..info -o cat --no-pager | grep -q "serving /var/lib/procbox"; then
+	tap_ok "journalctl -u procbox shows the start line at priority info"
+else
+	tap_fail "journalctl -u procbox shows the start line at priority info"
+fi
+box rm -rf /run/systemd/system/procbox.service.d
+box systemctl daemon-reload
+kill "$sleeper" 2>/dev/null
+wait "$sleeper" 2>/dev/null
+sleeper=
+
+out=$(box env DEBIAN_FRONTEND=noninteractive dpkg -r procbox 2>&1)
+tap_check "dpkg -r procbox" test $? -eq 0 || tap_diag "$out"
+left=$(box sh -c 'grep " fuse.procbox " /proc/self/mountinfo; for p in /proc/[0-9]*; do
+		case $(readlink $p/exe 2>/dev/null) in */procbox*) echo "process ${p#/proc/}";; esac
+	done')
+tap_is "after removal no procbox mount and no procbox process is left" "$left" ""
+out=$(box env DEBIAN_FRONTEND=noninteractive dpkg -P procbox 2>&1)
+tap_check "dpkg -P procbox" test $? -eq 0 || tap_diag "$out"
+left=$(box sh -c 'ls -d /var/lib/procbox /lib/systemd/system/procbox.service \
+	/etc/systemd/system/multi-user.target.wants/procbox.service /usr/sbin/procbox \
+	/usr/share/containers/oci/hooks.d/procbox.json /usr/share/doc/procbox 2>/dev/null')
+tap_is "after purge none of its files is left" "$left" ""
+
+tap_end
