@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# timeout: 900
+# timeout: 1200
 # The Debian package and the systemd unit, for real:
 #   - dpkg-buildpackage -b builds procbox_*.deb with the files a host needs; lintian finds no
 #     error; systemd-analyze verify accepts the unit;
@@ -52,6 +52,7 @@ cleanup()
 	rmdir "/run/systemd/nspawn/propagate/$machine" 2>/dev/null
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT
 
 # --- the package --------------------------------------------------------------------------
 
@@ -199,15 +200,23 @@ order=$(awk '/serving \/var\/lib\/procbox/ && !s { s = NR } /Ready: \/var\/lib\/
 tap_is "systemd saw READY=1 only after the mount served a read" "$order" ok ||
 	tap_diag "$journal"
 
-fds=$(box sh -c 'grep "Max open files" /proc/$(systemctl show -P MainPID procbox)/limits')
-if [ -n "$fds" ] && ! box journalctl -u procbox --no-pager -o cat | grep -q 'limit of open files'; then
-	tap_ok "no fd-limit warning at start under the unit"
+# LimitNOFILE=1048576 covers the ~72,000 fds the defaults may keep open. systemd can only
+# grant it where it may raise a hard limit (CAP_SYS_RESOURCE): a sandbox without that
+# capability caps every process below at its own hard limit.
+fds=$(box sh -c 'grep "Max open files" /proc/$(systemctl show -P MainPID procbox)/limits' | awk '{ print $4 }')
+warned=$(box journalctl -u procbox --no-pager -o cat | grep 'limit of open files')
+capbnd=$(awk '/^CapBnd:/ { print $2 }' /proc/"$leader"/status)
+if [ -n "$fds" ] && [ "$fds" -ge 71936 ] 2>/dev/null && [ -z "$warned" ]; then
+	tap_ok "no fd-limit warning at start under the unit (limit $fds)"
+elif [ -n "$fds" ] && [ "$fds" -lt 71936 ] 2>/dev/null && [ $(( (0x$capbnd >> 24) & 1 )) -eq 0 ]; then
+	tap_skip "no fd-limit warning at start under the unit" \
+		"this machine lacks CAP_SYS_RESOURCE: no hard limit above $fds can be granted"
 else
-	tap_fail "no fd-limit warning at start under the unit" "$fds" "$(box journalctl -u procbox --no-pager -o cat)"
+	tap_fail "no fd-limit warning at start under the unit" "limit '$fds'" "$warned"
 fi
 
 # A container: its own user and pid namespaces inside the booted system.
-box sh -c 'exec unshare --user --map-root-user --pid --fork sleep 600' </dev/null >/dev/null 2>&1 &
+box sh -c 'exec unshare --user --map-root-user --mount --pid --fork sleep 600' </dev/null >/dev/null 2>&1 &
 sleeper=$!
 sleep 1
 cinit=$(box sh -c 'for p in /proc/[0-9]*; do
@@ -240,7 +249,8 @@ fi
 old=$(box systemctl show -P MainPID procbox)
 box systemctl kill -s KILL procbox
 ok=
-for _ in $(seq 100); do
+deadline=$((SECONDS + 20))
+while [ $SECONDS -lt $deadline ]; do
 	new=$(box systemctl show -P MainPID procbox)
 	if [ "$new" != 0 ] && [ "$new" != "$old" ] && [ "$(box systemctl is-active procbox)" = active ]; then
 		up_c=$(in_c cat /proc/uptime 2>/dev/null | awk '{ print $1 }')
