@@ -200,15 +200,15 @@ order=$(awk '/serving \/var\/lib\/procbox/ && !s { s = NR } /Ready: \/var\/lib\/
 tap_is "systemd saw READY=1 only after the mount served a read" "$order" ok ||
 	tap_diag "$journal"
 
-# LimitNOFILE=1048576 covers the ~72,000 fds the defaults may keep open. systemd can only
+# LimitNOFILE=1048576 covers the ~137,000 fds the defaults may keep open. systemd can only
 # grant it where it may raise a hard limit (CAP_SYS_RESOURCE): a sandbox without that
 # capability caps every process below at its own hard limit.
 fds=$(box sh -c 'grep "Max open files" /proc/$(systemctl show -P MainPID procbox)/limits' | awk '{ print $4 }')
 warned=$(box journalctl -u procbox --no-pager -o cat | grep 'limit of open files')
 capbnd=$(awk '/^CapBnd:/ { print $2 }' /proc/"$leader"/status)
-if [ -n "$fds" ] && [ "$fds" -ge 71936 ] 2>/dev/null && [ -z "$warned" ]; then
+if [ "$fds" = 1048576 ] && [ -z "$warned" ]; then
 	tap_ok "no fd-limit warning at start under the unit (limit $fds)"
-elif [ -n "$fds" ] && [ "$fds" -lt 71936 ] 2>/dev/null && [ $(( (0x$capbnd >> 24) & 1 )) -eq 0 ]; then
+elif [ -n "$fds" ] && [ "$fds" -lt 1048576 ] 2>/dev/null && [ $(( (0x$capbnd >> 24) & 1 )) -eq 0 ]; then
 	tap_skip "no fd-limit warning at start under the unit" \
 		"this machine lacks CAP_SYS_RESOURCE: no hard limit above $fds can be granted"
 else
