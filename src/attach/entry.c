@@ -386,14 +386,17 @@ static int cmd_runc(int argc, char **argv)
 /* --- re-attach after a restart --- */
 
 /* One line per container mount, named by its container's init pid as the daemon's other
- * lines are (0 when that process is gone already). */
+ * lines are. */
 static void log_report(const struct reattach_report *r, void *userdata)
 {
 	const struct nsmount_op *op = r->op;
 	int err = r->error < 0 ? r->error : op->outcome == NSMOUNT_FAILED ? op->error : 0;
-	pid_t init = 0;
+	pid_t init;
 
-	(void)container_find_init(r->pid, &init);
+	/* No walk through /proc per mount while containers wait: without a pid namespace of
+	 * its own, the container is named by this pid, its mount namespace's lowest. */
+	if (container_find_init(r->pid, false, &init) < 0)
+		init = r->pid;
 	if (err < 0)
 		log_warn(err,
 			 "Cannot re-attach %s (procbox's %s) of container init %d (pid %d, mount "

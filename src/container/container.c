@@ -320,7 +320,7 @@ static pid_t find_init(pid_t pid, const struct container_id *id)
 	return oldest_in(id, pid);
 }
 
-int container_find_init(pid_t pid, pid_t *ret)
+int container_find_init(pid_t pid, bool scan, pid_t *ret)
 {
 	struct container_id id;
 	pid_t init;
@@ -329,7 +329,7 @@ int container_find_init(pid_t pid, pid_t *ret)
 	r = container_identify(pid, &id);
 	if (r < 0)
 		return r;
-	init = find_init(pid, &id);
+	init = scan ? find_init(pid, &id) : id.type == _NS_TYPE_MAX ? 1 : pidns_init(pid);
 	if (init < 0)
 		return init;
 	*ret = init;

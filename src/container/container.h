@@ -57,8 +57,9 @@ int container_identify(pid_t pid, struct container_id *ret);
 int container_caller_made_by_host_root(pid_t pid, uid_t uid);
 
 /* The host pid of the init of pid's container (1 for the host), without registering it: for
- * log lines that name a container. */
-int container_find_init(pid_t pid, pid_t *ret);
+ * log lines that name a container. Without scan, a container without a pid namespace of its
+ * own gets -ENOENT instead of a walk through /proc for its oldest process. */
+int container_find_init(pid_t pid, bool scan, pid_t *ret);
 
 struct container *container_ref(struct container *c);
 void container_unref(struct container *c);

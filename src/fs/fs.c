@@ -86,7 +86,7 @@ static void log_failure(fuse_req_t req, int e)
 {
 	pid_t pid = fuse_req_ctx(req)->pid, init = 0;
 
-	(void)container_find_init(pid, &init);
+	(void)container_find_init(pid, true, &init);
 	if (e == ENOENT)
 		log_debug("  pid %d (container init %d): %s", (int)pid, (int)init, strerror(e));
 	else
