@@ -215,8 +215,10 @@ else
 	tap_fail "no fd-limit warning at start under the unit" "limit '$fds'" "$warned"
 fi
 
-# A container: its own user and pid namespaces inside the booted system.
-box sh -c 'exec unshare --user --map-root-user --mount --pid --fork sleep 600' </dev/null >/dev/null 2>&1 &
+# A container: its own user, pid and mount namespaces inside the booted system, its init the
+# only process of its mount namespace (as runc leaves it: unshare's parent stays outside).
+box sh -c 'exec unshare --user --map-root-user --pid --fork unshare --mount sleep 600' \
+	</dev/null >/dev/null 2>&1 &
 sleeper=$!
 sleep 1
 cinit=$(box sh -c 'for p in /proc/[0-9]*; do
