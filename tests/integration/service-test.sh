@@ -279,7 +279,9 @@ printf '%s\n' "$out" | sed 's/^/two-out: /'
 out=$("$procbox" attach --quiet --mountpoint "$b" "$cinit" 2>&1); rc=$?
 up=$(nsenter -t "$cinit" -U -m -p --preserve-credentials cat /proc/uptime 2>&1 | awk '{ print $1 }')
 echo "given: rc=$rc up=$up out=$out"
-kill "$c" "$da" "$db"
+# A pid namespace's init takes only SIGKILL from outside.
+kill -KILL "$cinit"
+kill "$da" "$db"
 wait "$c" "$da" "$db"
 SH
 unshare --mount --propagation private bash "$work/attach.sh" "$work" "$procbox" >"$work/attach.out" 2>&1
