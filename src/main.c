@@ -756,8 +756,14 @@ int main(int argc, char **argv)
 		  ? EXIT_SUCCESS
 		  : EXIT_FAILURE;
 	(void)notify_send("STOPPING=1\nSTATUS=Stopping");
-	log_info("%s: %u containers served", upgrade_requested ? "Upgrading in place" : "Stopping",
-		 container_registry_count(fs.containers));
+	if (r > 0)
+		log_info("%s on %s: %u containers served",
+			 upgrade_requested ? "Upgrading in place" : "Stopping", strsignal(r),
+			 container_registry_count(fs.containers));
+	else
+		log_info("%s: %u containers served",
+			 upgrade_requested ? "Upgrading in place" : "Stopping",
+			 container_registry_count(fs.containers));
 	if (upgrade_requested)
 		goto out;
 	/* Stopping for good. Under systemd the fd store keeps the connection for the next

@@ -126,10 +126,8 @@ kill -TERM "$daemon"
 wait "$daemon"
 rc=$?
 wait "$listener" 2>/dev/null
-gone=gone
-grep -qs " $mnt fuse.procbox " /proc/self/mounts && gone=mounted
-tap_is "SIGTERM: STOPPING=1, exit 0, the mount gone" \
-	"$(grep -c '^MSG STOPPING=1' "$work/notify.out") $rc $gone" "1 0 gone"
+# (Under a service manager the mount is not unmounted: its connection goes to the fd store.)
+tap_is "SIGTERM: STOPPING=1, exit 0" "$(grep -c '^MSG STOPPING=1' "$work/notify.out") $rc" "1 0"
 wait "$cpid" 2>/dev/null
 
 # --- journal priority prefixes -------------------------------------------------------------
