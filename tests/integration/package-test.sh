@@ -321,6 +321,8 @@ else
 fi
 box rm -rf /run/systemd/system/procbox.service.d
 box systemctl daemon-reload
+# The container's init takes only SIGKILL from outside; then nsenter and its shell end.
+box kill -KILL "$cinit" 2>/dev/null
 kill "$sleeper" 2>/dev/null
 wait "$sleeper" 2>/dev/null
 sleeper=
