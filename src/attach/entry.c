@@ -222,13 +222,14 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 			prog, pid);
 		return 1;
 	}
+	/* Both need the daemon: detach tells its mounts apart by their connection. */
+	if (!o.mountpoint_given) {
+		if (find_daemon_mountpoint(prog, &found) < 0)
+			return 1;
+		if (found)
+			o.mountpoint = found;
+	}
 	if (attach) {
-		if (!o.mountpoint_given) {
-			if (find_daemon_mountpoint(prog, &found) < 0)
-				return 1;
-			if (found)
-				o.mountpoint = found;
-		}
 		if (check_mountpoint(prog, o.mountpoint) < 0)
 			return 1;
 		r = attach_container(o.mountpoint, pid, NULL, items);
