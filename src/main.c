@@ -595,6 +595,8 @@ int main(int argc, char **argv)
 	if (r == -EBUSY) {
 		fprintf(stderr, "procbox: mountpoint %s is busy: another procbox serves it\n",
 			o.mountpoint);
+		/* Not handover_done(): the folder is the serving daemon's. */
+		free(ho.dir);
 		return EXIT_FAILURE;
 	}
 	if (r < 0)
