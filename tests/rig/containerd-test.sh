@@ -3,7 +3,7 @@
 # procbox under containerd, in TAP: Debian's containerd started like the rig's dockerd
 # (its own root, state, socket and empty network namespace), containers made by `ctr
 # run` through the io.containerd.runc.v2 shim with procbox-runc as its runc binary (as
-# contrib/containerd/procbox-runtime.toml registers it), plain and user-namespaced, side
+# contrib/containerd/config.toml.in registers it), plain and user-namespaced, side
 # by side with plain runc: the first see procbox's uptime and meminfo under a memory
 # limit and write their own ip_forward; the second see the kernel's. The wrapper passes
 # every runc command and flag of the shim through unchanged, and changes in config.json
