@@ -278,7 +278,7 @@ tap_is "procbox-node sets the label the RuntimeClass selects" "$node_label" "pro
 # so that the copy procbox-node puts on a node runs there whatever libraries it has ---
 if command -v meson >/dev/null && command -v ninja >/dev/null; then
 	static=$work/build-static
-	if meson setup "$static" "$top" -Dtests=disabled -Dbuildtype=release -Dwerror=true \
+	if meson setup "$static" "$top" -Dtests=disabled -Dbuildtype=release -Dwerror=true -Dlibsystemd=disabled -Dman=disabled \
 		-Dprefer_static=true -Dc_link_args=-static >"$work/static.log" 2>&1 &&
 		ninja -C "$static" procbox >>"$work/static.log" 2>&1; then
 		out=$(ldd "$static/procbox" 2>&1)
