@@ -33,7 +33,7 @@ leader=
 cleanup()
 {
 	if [ -n "$sleeper" ]; then
-		kill "$sleeper" 2>/dev/null
+		kill -KILL "$sleeper" 2>/dev/null
 		wait "$sleeper" 2>/dev/null
 	fi
 	if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
@@ -217,7 +217,8 @@ fi
 
 # A container: its own user, pid and mount namespaces inside the booted system, its init the
 # only process of its mount namespace (as runc leaves it: unshare's parent stays outside).
-box sh -c 'exec unshare --user --map-root-user --pid --fork unshare --mount sleep 600' \
+# nsenter itself in the background, not box's subshell: $sleeper is the process to end.
+nsenter -t "$leader" -a sh -c 'exec unshare --user --map-root-user --pid --fork unshare --mount sleep 600' \
 	</dev/null >/dev/null 2>&1 &
 sleeper=$!
 sleep 1
@@ -327,7 +328,7 @@ box rm -rf /run/systemd/system/procbox.service.d
 box systemctl daemon-reload
 # The container's init takes only SIGKILL from outside; then nsenter and its shell end.
 box kill -KILL "$cinit" 2>/dev/null
-kill "$sleeper" 2>/dev/null
+kill -KILL "$sleeper" 2>/dev/null
 wait "$sleeper" 2>/dev/null
 sleeper=
 
