@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "handlers/families.h"
+#include "handlers/blockstat.h"
 #include "handlers/emulated.h"
 #include "handlers/procsys.h"
 #include "handlers/resources.h"
@@ -15,6 +16,7 @@ const struct handler_family handler_families[] = {
     {"sysfs", sysfs_handlers, &n_sysfs_handlers, NULL},
     {"resources", resources_handlers, &n_resources_handlers, NULL},
     {"stats", stats_handlers, &n_stats_handlers, NULL},
+    {"blockstat", blockstat_handlers, &n_blockstat_handlers, NULL},
 };
 
 const size_t n_handler_families = ELEMENTSOF(handler_families);

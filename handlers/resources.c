@@ -1601,6 +1601,11 @@ static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char 
 	return text_result(r, text, ret, ret_len);
 }
 
+int resources_diskstats_content(const struct pb_caller *c, char **ret, size_t *ret_len)
+{
+	return diskstats_content(c, NULL, ret, ret_len);
+}
+
 /* ---- sys/devices/system/cpu ---- */
 
 static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char **ret,

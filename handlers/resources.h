@@ -37,6 +37,10 @@ extern const size_t n_resources_handlers;
  * header alone when the host keeps no memory cgroup for it. */
 int resources_swaps_content(const struct pb_caller *c, char **ret, size_t *ret_len);
 
+/* proc/diskstats for the caller's container (the host's file for the host), as the file
+ * itself shows it: the per-disk views of sys/block (blockstat.h) take their counters from it. */
+int resources_diskstats_content(const struct pb_caller *c, char **ret, size_t *ret_len);
+
 /*
  * The load average sampler: every 5 s, for every container the registry lists, counts the
  * running and uninterruptible tasks of its cgroup (resources_scan_tasks()) and folds them

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handlers/blockstat.h"
+#include "handlers/resources.h"
+#include "util/fileio.h"
+#include "util/macro.h"
+
+#define HOST_BLOCK_DIR "/sys/block"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+static bool is_host(const struct pb_caller *c)
+{
+	return !c->container || container_is_host(c->container);
+}
+
+int blockstat_from_diskstats(const char *diskstats, const char *name, char **ret)
+{
+	for (const char *line = diskstats; line && *line;) {
+		const char *start = line, *end = strchrnul(line, '\n');
+		size_t len = (size_t)(end - line);
+		char buf[512], dev[64];
+		unsigned major, minor;
+		int pos = 0;
+
+		line = *end ? end + 1 : end;
+		if (len >= sizeof(buf))
+			continue;
+		memcpy(buf, start, len);
+		buf[len] = 0;
+		if (sscanf(buf, "%u %u %63s %n", &major, &minor, dev, &pos) != 3 || pos == 0 ||
+		    strcmp(dev, name) != 0)
+			continue;
+
+		/* Every field takes at most 8 columns more than it has here, and one space. */
+		_cleanup_free_ char *out = malloc(9 * len + 2);
+		size_t n = 0;
+
+		if (!out)
+			return -ENOMEM;
+		for (const char *p = buf + pos; *p;) {
+			unsigned long long v;
+			char *e;
+
+			p += strspn(p, " ");
+			if (!*p)
+				break;
+			errno = 0;
+			v = strtoull(p, &e, 10);
+			if (e == p || errno != 0 || (*e && *e != ' '))
+				return -EBADMSG;
+			n += (size_t)sprintf(out + n, "%s%8llu", n ? " " : "", v);
+			p = e;
+		}
+		out[n++] = '\n';
+		out[n] = 0;
+		*ret = TAKE_PTR(out);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+enum node {
+	NODE_TOP,  /* sys/block */
+	NODE_DISK, /* sys/block/<disk> */
+	NODE_STAT, /* sys/block/<disk>/stat */
+};
+
+/* Whether the host has a whole disk called name (the kernel lists only those in /sys/block). */
+static bool host_has_disk(const char *name)
+{
+	char path[PATH_MAX];
+
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), HOST_BLOCK_DIR "/%s/stat", name) >= sizeof(path))
+		return false;
+	return access(path, F_OK) == 0;
+}
+
+/* What path names, and the disk's name in name (NAME_MAX + 1 bytes). */
+static int parse(const char *path, enum node *ret, char *name)
+{
+	const char *p;
+	size_t len;
+
+	if (strcmp(path, BLOCKSTAT_DIR) == 0) {
+		*ret = NODE_TOP;
+		return 0;
+	}
+	if (strncmp(path, BLOCKSTAT_DIR "/", strlen(BLOCKSTAT_DIR "/")) != 0)
+		return -ENOENT;
+	p = path + strlen(BLOCKSTAT_DIR "/");
+	len = strcspn(p, "/");
+	if (len == 0 || len > NAME_MAX)
+		return -ENOENT;
+	memcpy(name, p, len);
+	name[len] = 0;
+	if (!host_has_disk(name))
+		return -ENOENT;
+	p += len;
+	if (!*p)
+		*ret = NODE_DISK;
+	else if (strcmp(p, "/stat") == 0)
+		*ret = NODE_STAT;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+static int blockstat_getattr(const struct pb_caller *c, const char *path, struct stat *st)
+{
+	char name[NAME_MAX + 1];
+	enum node n;
+	int r;
+
+	r = parse(path, &n, name);
+	if (r < 0)
+		return r;
+	pb_default_stat(c, n == NODE_STAT ? S_IFREG | 0444 : S_IFDIR | 0555, st);
+	return 0;
+}
+
+static int blockstat_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)
+{
+	_cleanup_(closedirp) DIR *dir = NULL;
+	char name[NAME_MAX + 1];
+	struct dirent *de;
+	enum node n;
+	int r;
+
+	r = parse(path, &n, name);
+	if (r < 0)
+		return r;
+	if (n == NODE_STAT)
+		return -ENOTDIR;
+	if (n == NODE_DISK)
+		return pb_dir_add(d, "stat", S_IFREG);
+	dir = opendir(HOST_BLOCK_DIR);
+	if (!dir)
+		return negative_errno();
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		r = pb_dir_add(d, de->d_name, S_IFDIR);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int blockstat_open(const struct pb_caller *c, struct pb_file *f)
+{
+	char name[NAME_MAX + 1];
+	enum node n;
+	int r;
+
+	r = parse(f->path, &n, name);
+	if (r < 0)
+		return r;
+	return n == NODE_STAT ? 0 : -EISDIR;
+}
+
+static int blockstat_content(const struct pb_caller *c, struct pb_file *f, char **ret,
+			     size_t *ret_len)
+{
+	_cleanup_free_ char *diskstats = NULL;
+	char name[NAME_MAX + 1], path[PATH_MAX];
+	enum node n;
+	size_t len;
+	int r;
+
+	r = parse(f->path, &n, name);
+	if (r < 0)
+		return r;
+	if (n != NODE_STAT)
+		return -EISDIR;
+	if (is_host(c)) {
+		snprintf(path, sizeof(path), HOST_BLOCK_DIR "/%s/stat", name);
+		return read_full_file(path, ret, ret_len);
+	}
+	r = resources_diskstats_content(c, &diskstats, &len);
+	if (r < 0)
+		return r;
+	r = blockstat_from_diskstats(diskstats, name, ret);
+	if (r < 0)
+		return r;
+	*ret_len = strlen(*ret);
+	return 0;
+}
+
+const struct handler blockstat_handlers[] = {
+    {
+	.path = BLOCKSTAT_DIR,
+	.subtree = true,
+	.mode = S_IFDIR | 0555,
+	.getattr = blockstat_getattr,
+	.readdir = blockstat_readdir,
+	.open = blockstat_open,
+	.content = blockstat_content,
+    },
+};
+
+const size_t n_blockstat_handlers = ELEMENTSOF(blockstat_handlers);
