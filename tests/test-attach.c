@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fuse.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -581,7 +583,7 @@ static unsigned procbox_mounts(pid_t pid)
 
 static const struct attach_item *item(const struct attach_item *items, const char *path)
 {
-	for (size_t i = 0; i < n_attach_points; i++)
+	for (size_t i = 0; i < attach_n_items(items); i++)
 		if (strcmp(items[i].path, path) == 0)
 			return &items[i];
 	cr_assert_fail("no attach point %s", path);
@@ -594,7 +596,7 @@ static unsigned count(const struct attach_item *items, enum nsmount_outcome o, u
 	unsigned n = 0;
 
 	*served = 0;
-	for (size_t i = 0; i < n_attach_points; i++) {
+	for (size_t i = 0; i < attach_n_items(items); i++) {
 		if (items[i].serve_error)
 			continue;
 		(*served)++;
@@ -623,7 +625,7 @@ Test(live, attach_gives_a_container_procbox_values)
 	before = procbox_mounts(cts[0].pid);
 	ct_attach(&cts[0], items);
 	attached = count(items, NSMOUNT_ATTACHED, &served);
-	for (size_t i = 0; i < n_attach_points; i++)
+	for (size_t i = 0; i < attach_n_items(items); i++)
 		cr_assert(attach_outcome_ok(&items[i]), "%s: %s %s", items[i].path,
 			  strerror(-items[i].serve_error),
 			  nsmount_outcome_to_string(items[i].op.outcome));
@@ -683,6 +685,211 @@ Test(live, detach_leaves_the_original_files)
 
 	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_NOT_ATTACHED);
+}
+
+/*
+ * A disk of the test's own (a new loop device: no I/O of any cgroup but the test's is ever
+ * on it) and a blkio cgroup of its own for the container, so that the container's counters
+ * of the disk are 0 whether or not the kernel counts per cgroup, while the host's are not.
+ */
+static struct {
+	int index;    /* -1: none */
+	char dir[64]; /* the backing file and the device node */
+	char cg[512]; /* the container's blkio cgroup */
+} disk = {.index = -1};
+
+static void disk_teardown(void)
+{
+	char path[128];
+
+	/* the container first: it holds the cgroup, and the attached files keep the disk's
+	 * folder in use */
+	testns_stop(&cts[0]);
+	if (disk.cg[0]) {
+		rmdir(disk.cg);
+		disk.cg[0] = 0;
+	}
+	if (disk.index >= 0) {
+		int fd, ctl, r = -1;
+
+		snprintf(path, sizeof(path), "%s/dev", disk.dir);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			ioctl(fd, LOOP_CLR_FD, 0);
+			close(fd);
+		}
+		ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+		/* the detach finishes asynchronously: EBUSY for a moment */
+		for (int i = 0; ctl >= 0 && i < 250; i++) {
+			r = ioctl(ctl, LOOP_CTL_REMOVE, disk.index);
+			if (r >= 0 || errno != EBUSY)
+				break;
+			usleep(20000);
+		}
+		if (r < 0)
+			cr_log_warn("loop%d is left: %s", disk.index, strerror(errno));
+		if (ctl >= 0)
+			close(ctl);
+		disk.index = -1;
+	}
+	if (disk.dir[0]) {
+		snprintf(path, sizeof(path), "%s/backing", disk.dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/dev", disk.dir);
+		unlink(path);
+		rmdir(disk.dir);
+		disk.dir[0] = 0;
+	}
+	live_teardown();
+}
+
+/* A new 16 MiB loop device, written 1 MiB to from here (the host). */
+static void disk_make(void)
+{
+	char path[128], buf[64];
+	unsigned ma, mi;
+	int ctl, backing, fd, r;
+	void *data = NULL;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		cr_skip_test("no /dev/loop-control: %s", strerror(errno));
+	/* A number of its own, far above the ones losetup hands out. */
+	for (int i = 0; i < 512 && disk.index < 0; i++) {
+		int n = 8192 + (int)(((unsigned)getpid() + (unsigned)i) % 100000);
+
+		if (ioctl(ctl, LOOP_CTL_ADD, n) >= 0)
+			disk.index = n;
+		else
+			cr_assert_eq(errno, EEXIST, "LOOP_CTL_ADD %d: %s", n, strerror(errno));
+	}
+	close(ctl);
+	cr_assert_geq(disk.index, 0, "no free loop device number");
+	snprintf(disk.dir, sizeof(disk.dir), "/tmp/procbox-attach-loop.XXXXXX");
+	cr_assert_not_null(mkdtemp(disk.dir));
+	snprintf(path, sizeof(path), "%s/backing", disk.dir);
+	backing = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cr_assert_geq(backing, 0, "%s", path);
+	cr_assert_eq(ftruncate(backing, 16 << 20), 0);
+	snprintf(path, sizeof(path), "/sys/block/loop%d/dev", disk.index);
+	cr_assert_eq(read_line(path, buf, sizeof(buf)), 0, "%s", path);
+	cr_assert_eq(sscanf(buf, "%u:%u", &ma, &mi), 2, "%s", buf);
+	/* a node of our own: /dev may have none yet */
+	snprintf(path, sizeof(path), "%s/dev", disk.dir);
+	cr_assert_eq(mknod(path, S_IFBLK | 0600, makedev(ma, mi)), 0, "%s", strerror(errno));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	r = ioctl(fd, LOOP_SET_FD, backing);
+	close(fd);
+	close(backing);
+	cr_assert_eq(r, 0, "LOOP_SET_FD: %s", strerror(errno));
+
+	cr_assert_eq(posix_memalign(&data, 4096, 1 << 20), 0);
+	memset(data, 0x5a, 1 << 20);
+	fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, data, 1 << 20), 1 << 20, "%s", strerror(errno));
+	close(fd);
+	free(data);
+}
+
+/* A blkio cgroup of the test's own below its own, with the container's processes in it. */
+static void disk_cgroup(const struct testns *t)
+{
+	char line[512], path[600], *own = NULL;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strstr(line, ":blkio:");
+
+		if (c) {
+			own = c + strlen(":blkio:");
+			own[strcspn(own, "\n")] = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (!own || access("/sys/fs/cgroup/blkio/cgroup.procs", F_OK) < 0)
+		cr_skip_test("no cgroup v1 blkio hierarchy");
+	snprintf(disk.cg, sizeof(disk.cg), "/sys/fs/cgroup/blkio%s/procbox-attach-%d",
+		 strcmp(own, "/") == 0 ? "" : own, (int)getpid());
+	cr_assert_eq(mkdir(disk.cg, 0755), 0, "%s: %s", disk.cg, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", disk.cg);
+	snprintf(line, sizeof(line), "%d", (int)t->outer);
+	cr_assert_eq(write_file(path, line), 0, "%s", path);
+	snprintf(line, sizeof(line), "%d", (int)t->pid);
+	cr_assert_eq(write_file(path, line), 0, "%s", path);
+}
+
+/* The n-th (from 0) counter of a stat line. */
+static unsigned long long stat_field(const char *text, unsigned n)
+{
+	unsigned long long v = 0;
+	const char *p = text;
+
+	for (unsigned i = 0; i <= n; i++) {
+		char *e;
+
+		v = strtoull(p, &e, 10);
+		cr_assert_neq(e, p, "no field %u in '%s'", n, text);
+		p = e;
+	}
+	return v;
+}
+
+Test(live, attach_covers_every_disks_stat_with_the_containers_counters, .fini = disk_teardown)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	char name[32], link[512], target[300], host[256], want[256], cmd[128], fs[128];
+	const struct attach_item *it;
+	size_t n = 0;
+	ssize_t len;
+	char *out;
+	int st;
+
+	disk_make();
+	ct_start(&cts[0], CT_FLAGS, "ct-disk");
+	/* before procbox takes the container's cgroup, at its first resource read */
+	disk_cgroup(&cts[0]);
+	ct_attach(&cts[0], items);
+
+	snprintf(name, sizeof(name), "loop%d", disk.index);
+	snprintf(cmd, sizeof(cmd), "cat /sys/block/%s/stat", name);
+	snprintf(fs, sizeof(fs), "stat -L -f -c %%T /sys/block/%s/stat", name);
+	cr_assert_str_eq(ct_sh(&cts[0], fs, &st), "fuseblk");
+	/* the kernel's layout, with the container's counters: none, it did no I/O there */
+	for (unsigned i = 0; i < 17; i++)
+		n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%8u", i ? " " : "", 0);
+	out = ct_sh(&cts[0], cmd, &st);
+	cr_assert_eq(st, 0);
+	cr_assert_str_eq(out, want, "the container's %s/stat", name);
+	/* the host's own file is left alone: the 1 MiB written from here shows */
+	snprintf(link, sizeof(link), "/sys/block/%s/stat", name);
+	cr_assert_eq(read_line(link, host, sizeof(host)), 0);
+	cr_assert_geq(stat_field(host, 4), 1, "writes: %s", host);
+	cr_assert_geq(stat_field(host, 6), 2048, "sectors written: %s", host);
+	/* and it is what procbox serves the host */
+	snprintf(link, sizeof(link), "%s/sys/block/%s/stat", pb.mnt, name);
+	cr_assert_eq(read_line(link, want, sizeof(want)), 0, "%s", link);
+	cr_assert_geq(stat_field(want, 6), 2048, "%s: %s", link, want);
+
+	/* the point is the file the container's /sys/block link leads to */
+	snprintf(link, sizeof(link), "/sys/block/%s", name);
+	len = readlink(link, target, sizeof(target) - 1);
+	cr_assert_gt(len, 3);
+	target[len] = 0;
+	snprintf(link, sizeof(link), "sys/%s/stat", target + 3);
+	it = item(items, link);
+	cr_assert_eq(it->op.outcome, NSMOUNT_ATTACHED, "%s",
+		     nsmount_outcome_to_string(it->op.outcome));
+	snprintf(target, sizeof(target), "sys/block/%s/stat", name);
+	cr_assert_str_eq(it->source, target);
+
+	/* detach takes it away again */
+	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, link)->op.outcome, NSMOUNT_DETACHED);
+	cr_assert_str_eq(ct_sh(&cts[0], fs, &st), "sysfs");
 }
 
 Test(live, refuses_the_hosts_own_namespace)

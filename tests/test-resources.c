@@ -957,6 +957,99 @@ Test(resources, diskstats_before_and_after_the_kernel_counts, .fini = loop_remov
 	daemon_done();
 }
 
+/* The counters of ma:mi's diskstats line as the kernel's sys/block/<disk>/stat prints them
+ * (each "%8llu", one space apart), in buf. */
+static void diskstats_as_stat(const char *text, unsigned ma, unsigned mi, char *buf, size_t size)
+{
+	const char *line = diskstats_line(text, ma, mi), *p;
+	size_t n = 0;
+
+	cr_assert_not_null(line, "no line for %u:%u in:\n%s", ma, mi, text);
+	p = line;
+	for (int skip = 0; skip < 3; skip++) {
+		p += strspn(p, " ");
+		p += strcspn(p, " \n");
+	}
+	buf[0] = 0;
+	while (*p == ' ') {
+		unsigned long long v;
+		char *e;
+
+		v = strtoull(p, &e, 10);
+		if (e == p)
+			break;
+		n += (size_t)snprintf(buf + n, size - n, "%s%8llu", n ? " " : "", v);
+		p = e;
+	}
+}
+
+/*
+ * sys/block/<disk>/stat, what sysstat's iostat reads, in both states of the kernel's counting
+ * on a disk made here: the kernel's 17 counters, the same as the container's /proc/diskstats
+ * line of the disk (0 while the kernel does not count, the container's writes once it does),
+ * while the host's own file keeps the host's. Counting is turned on only through the test's own
+ * cgroup (see diskstats_before_and_after_the_kernel_counts).
+ */
+Test(resources, disk_stat_file_shows_the_containers_counters, .fini = loop_remove)
+{
+	struct cg_opts o = {.memory_limit = "268435456"};
+	char ds[65536], stat_ct[512], want[512], host[512], path[128], cmd[512], rule[64];
+	unsigned long long reads, writes, wsect;
+	unsigned ma, mi;
+	struct testns t;
+	struct cgset s;
+
+	cg_make(&top, "ct", &o, &s);
+	ct_start(&t, &s);
+	loop_make(&ma, &mi);
+	/* over the file the container's /sys/block/loopN link leads to, as procbox attach does */
+	snprintf(cmd, sizeof(cmd),
+		 "mount --bind %s/sys/block/loop%d/stat /sys/devices/virtual/block/loop%d/stat",
+		 d.mnt, loop.index, loop.index);
+	ct_sh(&t, &s, cmd);
+	snprintf(cmd, sizeof(cmd), "cat /sys/block/loop%d/stat", loop.index);
+
+	for (int state = 0; state < 2; state++) {
+		if (state == 1) {
+			/* Counting on: a rule on the test's own cgroup, removed at once. */
+			snprintf(rule, sizeof(rule), "%u:%u %llu", ma, mi, 1ULL << 50);
+			cr_assert_eq(
+			    write_str(s.dir[CG_BLKIO], "blkio.throttle.write_bps_device", rule), 0);
+			snprintf(rule, sizeof(rule), "%u:%u 0", ma, mi);
+			cr_assert_eq(
+			    write_str(s.dir[CG_BLKIO], "blkio.throttle.write_bps_device", rule), 0);
+		}
+		loop_write_4mib(&s);
+		snprintf(stat_ct, sizeof(stat_ct), "%s", ct_sh(&t, &s, cmd));
+		snprintf(ds, sizeof(ds), "%s", ct_sh(&t, &s, "cat /proc/diskstats"));
+		diskstats_as_stat(ds, ma, mi, want, sizeof(want));
+		cr_assert_str_eq(stat_ct, want, "state %d: /sys/block/loop%d/stat vs diskstats",
+				 state, loop.index);
+		cr_assert_eq(
+		    sscanf(stat_ct, "%llu %*u %*u %*u %llu %*u %llu", &reads, &writes, &wsect), 3,
+		    "%s", stat_ct);
+		if (kernel_counts(s.dir[CG_BLKIO], ma, mi)) {
+			cr_log_info("state %d: the kernel counts the cgroup's I/O on loop%d", state,
+				    loop.index);
+			cr_assert_geq(writes, 1u, "%s", stat_ct);
+			cr_assert_geq(wsect, 8192u, "4 MiB are 8192 sectors: %s", stat_ct);
+		} else {
+			cr_assert_eq(state, 0, "a throttle rule did not start counting");
+			cr_assert_eq(reads + writes + wsect, 0u, "%s", stat_ct);
+			/* the other 14 counters are 0 too: the 17 fields, all 0 */
+			cr_assert_eq(strspn(stat_ct, " 0"), strlen(stat_ct), "%s", stat_ct);
+			cr_assert_eq(strlen(stat_ct), 17 * 9 - 1, "'%s'", stat_ct);
+		}
+		/* The host's file is the host's: every write shows. */
+		snprintf(path, sizeof(path), "/sys/block/loop%d/stat", loop.index);
+		cr_assert_eq(read_line(path, host, sizeof(host)), 0);
+		cr_assert_eq(sscanf(host, "%*u %*u %*u %*u %*u %*u %llu", &wsect), 1, "%s", host);
+		cr_assert_geq(wsect, 8192u * (unsigned)(state + 1), "host: %s", host);
+	}
+	ct_stop(&t);
+	daemon_done();
+}
+
 /* Views follow the cgroup the container is in now (cgroup/owner.h): moved into another
  * cgroup and its first one removed, it reads the new one's limits, never the removed
  * cgroup's and never the host's. */

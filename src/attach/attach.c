@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,7 +41,108 @@ const char *const attach_points[] = {
     "sys/devices/system/cpu",
 };
 const size_t n_attach_points = ELEMENTSOF(attach_points);
-_Static_assert(ELEMENTSOF(attach_points) <= ATTACH_MAX_POINTS, "raise ATTACH_MAX_POINTS");
+_Static_assert(ELEMENTSOF(attach_points) + ATTACH_MAX_DISKS <= ATTACH_MAX_POINTS,
+	       "raise ATTACH_MAX_POINTS");
+
+/* The disks' points of the last items_init(): where each stat file is served, and where the
+ * kernel has it. */
+struct disk_point {
+	char *source; /* sys/block/<disk>/stat */
+	char *target; /* sys/devices/.../block/<disk>/stat */
+};
+static struct disk_point disk_points[ATTACH_MAX_DISKS];
+static size_t n_disk_points;
+
+static void disk_points_clear(void)
+{
+	for (size_t i = 0; i < n_disk_points; i++) {
+		free(disk_points[i].source);
+		free(disk_points[i].target);
+	}
+	n_disk_points = 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The source and target of name's point; false if /sys/block/name is no link to a folder
+ * below /sys/devices (what every kernel since 2.6.25 makes it). */
+static bool disk_point_make(const char *name, struct disk_point *ret)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/block/%s", name);
+	n = readlink(path, link, sizeof(link));
+	if (n <= 0 || (size_t)n >= sizeof(link))
+		return false;
+	link[n] = 0;
+	if (strncmp(link, "../devices/", 11) != 0 || strstr(link, "/../") || strstr(link, "/./"))
+		return false;
+	if (asprintf(&ret->source, "sys/block/%s/stat", name) < 0) {
+		ret->source = NULL;
+		return false;
+	}
+	if (asprintf(&ret->target, "sys/%s/stat", link + 3) < 0) {
+		free(ret->source);
+		ret->source = ret->target = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* The whole disks the host has now, by name (the host's /sys/block, read by the attaching
+ * process, which runs in the host's namespaces). None if it cannot be read: the other
+ * points are attached all the same. */
+static void disk_points_init(void)
+{
+	_cleanup_free_ char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	disk_points_clear();
+	dir = opendir("/sys/block");
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		char **nn;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			nn = reallocarray(names, cap ? cap * 2 : 32, sizeof(*names));
+			if (!nn)
+				break;
+			names = nn;
+			cap = cap ? cap * 2 : 32;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			break;
+		n++;
+	}
+	closedir(dir);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (n_disk_points < ATTACH_MAX_DISKS &&
+		    disk_point_make(names[i], &disk_points[n_disk_points]))
+			n_disk_points++;
+		free(names[i]);
+	}
+}
+
+size_t attach_n_items(const struct attach_item *items)
+{
+	size_t n = 0;
+
+	while (n < ATTACH_MAX_POINTS && items[n].path)
+		n++;
+	return n;
+}
 
 int attach_check_mountpoint(const char *mountpoint)
 {
@@ -75,16 +177,32 @@ int attach_shares_mount_ns(pid_t pid)
 	return a == b;
 }
 
-static void items_init(struct attach_item *items, enum nsmount_action action)
+static struct attach_item item_make(const char *source, const char *target,
+				    enum nsmount_action action)
 {
-	for (size_t i = 0; i < n_attach_points; i++)
-		items[i] = (struct attach_item){
-		    .path = attach_points[i],
-		    .op = {.path = attach_points[i],
-			   .action = action,
-			   .tree_fd = -EBADF,
-			   .keep_readonly = strcmp(attach_points[i], "proc/sys") == 0},
-		};
+	return (struct attach_item){
+	    .path = target,
+	    .source = source,
+	    .op = {.path = target,
+		   .action = action,
+		   .tree_fd = -EBADF,
+		   .keep_readonly = strcmp(target, "proc/sys") == 0},
+	};
+}
+
+/* Fills items (ATTACH_MAX_POINTS entries) and returns how many are used. */
+static size_t items_init(struct attach_item *items, enum nsmount_action action)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_attach_points; i++, n++)
+		items[n] = item_make(attach_points[i], attach_points[i], action);
+	disk_points_init();
+	for (size_t i = 0; i < n_disk_points; i++, n++)
+		items[n] = item_make(disk_points[i].source, disk_points[i].target, action);
+	for (size_t i = n; i < ATTACH_MAX_POINTS; i++)
+		items[i] = (struct attach_item){.op.tree_fd = -EBADF};
+	return n;
 }
 
 int attach_procbox_devs(const char *mountpoint, struct nsmount_devs *ret, dev_t **ret_dead)
@@ -111,9 +229,9 @@ int attach_procbox_devs(const char *mountpoint, struct nsmount_devs *ret, dev_t 
 	return 0;
 }
 
-static void items_close(struct attach_item *items)
+static void items_close(struct attach_item *items, size_t n)
 {
-	for (size_t i = 0; i < n_attach_points; i++)
+	for (size_t i = 0; i < n; i++)
 		items[i].op.tree_fd = safe_close(items[i].op.tree_fd);
 }
 
@@ -142,15 +260,15 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, struct
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
 	struct nsmount_devs devs = {0};
 	struct stat st;
-	size_t n = 0;
+	size_t n = 0, n_items;
 	int r;
 
-	items_init(items, NSMOUNT_ATTACH);
+	n_items = items_init(items, NSMOUNT_ATTACH);
 	if (stat(mountpoint, &st) < 0)
 		return negative_errno();
 	devs.live = st.st_dev;
-	for (size_t i = 0; i < n_attach_points; i++) {
-		r = open_served_tree(mountpoint, items[i].path, &items[i].op.tree_fd,
+	for (size_t i = 0; i < n_items; i++) {
+		r = open_served_tree(mountpoint, items[i].source, &items[i].op.tree_fd,
 				     &items[i].op.tree_type);
 		if (r < 0)
 			items[i].serve_error = r;
@@ -158,10 +276,10 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, struct
 			ops[n++] = items[i].op;
 	}
 	r = n > 0 ? nsmount_run(pid, base, &devs, ops, n, ATTACH_TIMEOUT_MS) : 0;
-	for (size_t i = 0, k = 0; r >= 0 && i < n_attach_points; i++)
+	for (size_t i = 0, k = 0; r >= 0 && i < n_items; i++)
 		if (items[i].serve_error == 0)
 			items[i].op = ops[k++];
-	items_close(items);
+	items_close(items, n_items);
 	return r;
 }
 
@@ -170,19 +288,20 @@ int detach_container(const char *mountpoint, pid_t pid, const char *base, struct
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
 	_cleanup_free_ dev_t *dead = NULL;
 	struct nsmount_devs devs;
+	size_t n;
 	int r;
 
-	items_init(items, NSMOUNT_DETACH);
+	n = items_init(items, NSMOUNT_DETACH);
 	r = attach_procbox_devs(mountpoint, &devs, &dead);
 	if (r < 0)
 		return r;
 	/* Nothing to tell procbox's mounts from the container's own by. */
 	if (devs.live == 0 && devs.n_dead == 0)
 		return -ENODEV;
-	for (size_t i = 0; i < n_attach_points; i++)
+	for (size_t i = 0; i < n; i++)
 		ops[i] = items[i].op;
-	r = nsmount_run(pid, base, &devs, ops, n_attach_points, ATTACH_TIMEOUT_MS);
-	for (size_t i = 0; r >= 0 && i < n_attach_points; i++)
+	r = nsmount_run(pid, base, &devs, ops, n, ATTACH_TIMEOUT_MS);
+	for (size_t i = 0; r >= 0 && i < n; i++)
 		items[i].op = ops[i];
 	return r;
 }

@@ -17,16 +17,30 @@
  * /proc/sys). Folders listed here are covered whole; a path the daemon does not serve is
  * left alone.
  */
-#define ATTACH_MAX_POINTS 32
 extern const char *const attach_points[];
 extern const size_t n_attach_points;
 
-/* One point's fate. */
+/*
+ * Besides those, the stat file of every whole disk of the host (as /sys/block lists them
+ * when the container is attached): procbox's sys/block/<disk>/stat over the container's
+ * sys/devices/.../block/<disk>/stat, the file its /sys/block/<disk> link leads to (targets
+ * are never reached through a link). At most ATTACH_MAX_DISKS of them, the first by name.
+ */
+#define ATTACH_MAX_DISKS 224
+/* The size of the items array that attach_container() and detach_container() fill. */
+#define ATTACH_MAX_POINTS (32 + ATTACH_MAX_DISKS)
+
+/* One point's fate. items arrays end at the first item without path (or at
+ * ATTACH_MAX_POINTS); the paths of the disks' points stay valid until the next call. */
 struct attach_item {
-	const char *path;
-	int serve_error; /* attach: 0, or why procbox's mount has no tree for it (-ENOENT) */
+	const char *path;   /* below the container's root */
+	const char *source; /* below procbox's mountpoint */
+	int serve_error;    /* attach: 0, or why procbox's mount has no tree for it (-ENOENT) */
 	struct nsmount_op op;
 };
+
+/* How many items an array that attach_container() or detach_container() filled holds. */
+size_t attach_n_items(const struct attach_item *items);
 
 /* 0 if mountpoint carries a live procbox mount; -ENOTCONN if its daemon is gone, -ENODEV
  * if it is something else (or nothing). */
@@ -38,8 +52,8 @@ int attach_shares_mount_ns(pid_t pid);
 /*
  * Covers every attach point the daemon serves at mountpoint in pid's mount namespace,
  * targets resolved below base (NULL: pid's root; an OCI hook passes the bundle's rootfs).
- * items holds n_attach_points entries. Returns 0 when the child ran (see each item's
- * outcome) or a negative errno.
+ * items holds ATTACH_MAX_POINTS entries (attach_n_items() of them are used). Returns 0 when the
+ * child ran (see each item's outcome) or a negative errno.
  */
 int attach_container(const char *mountpoint, pid_t pid, const char *base,
 		     struct attach_item *items);

@@ -168,7 +168,7 @@ static unsigned print_items(FILE *f, const char *prog, const struct attach_item 
 {
 	unsigned failed = 0;
 
-	for (size_t i = 0; i < n_attach_points; i++) {
+	for (size_t i = 0; i < attach_n_items(items); i++) {
 		const struct attach_item *it = &items[i];
 
 		if (!attach_outcome_ok(it))
@@ -252,7 +252,7 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 
 static bool proc_sys_served(const struct attach_item *items)
 {
-	for (size_t i = 0; i < n_attach_points; i++) {
+	for (size_t i = 0; i < attach_n_items(items); i++) {
 		const struct attach_item *it = &items[i];
 
 		if (strcmp(it->path, "proc/sys") != 0)
