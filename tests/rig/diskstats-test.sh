@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # timeout: 1200
-# /proc/diskstats as real programs read it, in TAP: procps' vmstat -d and sysstat's
-# sadc/sar -d (iostat -d is only shown: it reads /sys/block) in a Docker container of a Debian 12 image (debootstrap minbase with
-# procps and sysstat, made once per run and removed afterwards), with procbox's
-# diskstats bound over the container's. The disk is a loop device made here, so that
+# /proc/diskstats and /sys/block/<disk>/stat as real programs read them, in TAP: procps'
+# vmstat -d, sysstat's sadc/sar -d and sysstat's iostat -d (which reads /sys/block) in a
+# Docker container of a Debian 12 image (debootstrap minbase with procps and sysstat,
+# made once per run and removed afterwards), with procbox's diskstats bound over the
+# container's and `procbox attach` binding the rest (every disk's stat file among it)
+# into the running container. The disk is a loop device made here, so that
 # its queue is new: on cgroup v1 nothing counts a cgroup's I/O on it yet (the state
 # of a fresh machine); then counting is turned on through the container's own cgroup
 # only (a throttle rule set and removed at once), and the container's writes must
@@ -186,6 +188,17 @@ if ! cid=$(dk run -d --network none --pull=never --device "/dev/loop$loop" \
 	exit 1
 fi
 ctpid=$(dk inspect -f '{{.State.Pid}}' "$cid")
+# Docker's /sys is a read-only sysfs: attach binds over its files all the same.
+if out=$("$pb" attach --mountpoint "$mnt" "$ctpid" 2>&1); then
+	tap_ok "procbox attach covers the running container"
+else
+	tap_fail "procbox attach covers the running container" "$out"
+fi
+if grep -q "/sys/devices/virtual/block/loop$loop/stat: attached" <<<"$out"; then
+	tap_ok "attach binds loop$loop's stat file, where /sys/block/loop$loop leads"
+else
+	tap_fail "attach binds loop$loop's stat file, where /sys/block/loop$loop leads" "$out"
+fi
 cgdir=/sys/fs/cgroup/blkio$(awk -F: '$2 == "blkio" { print $3 }' "/proc/$ctpid/cgroup")
 
 for state in before after; do
@@ -244,9 +257,49 @@ for state in before after; do
 	else
 		tap_fail "$state, counted: sar -d (sysstat) lists loop$loop" "$sa"
 	fi
-	# sysstat 12.6's iostat reads /sys/block/<disk>/stat, not /proc/diskstats.
-	tap_diag "$state: iostat -d (reads /sys/block, which procbox does not serve):" \
-		"$(dk exec "$cid" iostat -d 2>&1 | grep -E "^(Device|loop$loop |$host_disk )")"
+	# sysstat 12.6's iostat reads /sys/block/<disk>/stat, not /proc/diskstats. Like on a
+	# host, a plain `iostat -d` leaves out disks whose counters are all 0; "ALL" lists
+	# every one. kB_read and kB_wrtn are the sectors / 2. The host's disk: the container's
+	# counters, read again after iostat, can only have grown (its own programs load).
+	io=$(dk exec "$cid" sh -c 'iostat -d ALL && echo iostat-ok && cat /proc/diskstats' 2>&1)
+	if ! grep -q '^iostat-ok$' <<<"$io"; then
+		tap_fail "$state: iostat -d ALL (sysstat) runs in the container" "$io"
+		continue
+	fi
+	ds_after=$(sed '1,/^iostat-ok$/d' <<<"$io")
+	io=$(sed '/^iostat-ok$/,$d' <<<"$io")
+	ioline=$(awk -v d="loop$loop" '$1 == d { print $6, $7 }' <<<"$io")
+	want=$(awk -v ma="$major" -v mi="$minor" \
+		'$1 == ma && $2 == mi { printf "%d %d\n", $6 / 2, $10 / 2 }' <<<"$ds_after")
+	tap_is "$state: iostat -d shows loop$loop's kB read and written as /proc/diskstats says" \
+		"$ioline" "$want"
+	hostline=$(awk -v d="$host_disk" '$1 == d { print $6, $7 }' <<<"$io")
+	ct_r=0 ct_w=0 h_r=0 h_w=0
+	read -r ct_r ct_w < <(awk -v d="$host_disk" '$3 == d { printf "%d %d\n", $6 / 2, $10 / 2 }' \
+		<<<"$ds_after")
+	read -r h_r h_w < <(awk '{ printf "%d %d\n", $3 / 2, $7 / 2 }' "/sys/block/$host_disk/stat")
+	if [ -z "$hostline" ]; then
+		tap_fail "$state: iostat -d ALL lists the host's disk $host_disk" "$io"
+	else
+		read -r io_r io_w <<<"$hostline"
+		if [ "$io_r" -le "$ct_r" ] && [ "$io_w" -le "$ct_w" ] &&
+			[ $((io_r + io_w)) -lt $((h_r + h_w)) ]; then
+			tap_ok "$state: iostat -d lists $host_disk with the container's counters ($io_r $io_w kB; the host's: $h_r $h_w)"
+		else
+			tap_fail "$state: iostat -d lists $host_disk with the container's counters" \
+				"iostat: $io_r $io_w kB, container's diskstats after: $ct_r $ct_w," \
+				"host: $h_r $h_w"
+		fi
+	fi
+	plain=$(dk exec "$cid" iostat -d 2>&1)
+	if [ "$counted" = yes ]; then
+		tap_is "$state, counted: plain iostat -d lists loop$loop likewise" \
+			"$(awk -v d="loop$loop" '$1 == d { print $6, $7 }' <<<"$plain")" "$want"
+	elif grep -q "^loop$loop " <<<"$plain"; then
+		tap_fail "$state, not counted: plain iostat -d leaves loop$loop out (all 0)" "$plain"
+	else
+		tap_ok "$state, not counted: plain iostat -d leaves loop$loop out (all 0)"
+	fi
 done
 
 tap_end
