@@ -15,6 +15,7 @@
 #include "attach/mountinfo.h"
 #include "attach/restart.h"
 #include "nsenter/namespaces.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -67,13 +68,19 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The source and target of name's point; false if /sys/block/name is no link to a folder
+/* The source and target of name's point; false if the disk has no media (an unused loop
+ * device: its counters are 0 for everyone, and a point per container for each would only
+ * make attaching and re-attaching slower) or if /sys/block/name is no link to a folder
  * below /sys/devices (what every kernel since 2.6.25 makes it). */
 static bool disk_point_make(const char *name, struct disk_point *ret)
 {
 	char path[PATH_MAX], link[PATH_MAX];
+	_cleanup_free_ char *size = NULL;
 	ssize_t n;
 
+	snprintf(path, sizeof(path), "/sys/block/%s/size", name);
+	if (read_full_file(path, &size, NULL) < 0 || strcmp(size, "0\n") == 0)
+		return false;
 	snprintf(path, sizeof(path), "/sys/block/%s", name);
 	n = readlink(path, link, sizeof(link));
 	if (n <= 0 || (size_t)n >= sizeof(link))
@@ -81,6 +88,7 @@ static bool disk_point_make(const char *name, struct disk_point *ret)
 	link[n] = 0;
 	if (strncmp(link, "../devices/", 11) != 0 || strstr(link, "/../") || strstr(link, "/./"))
 		return false;
+	/* where procbox serves it: handlers/blockstat.h */
 	if (asprintf(&ret->source, "sys/block/%s/stat", name) < 0) {
 		ret->source = NULL;
 		return false;

@@ -21,10 +21,10 @@ extern const char *const attach_points[];
 extern const size_t n_attach_points;
 
 /*
- * Besides those, the stat file of every whole disk of the host (as /sys/block lists them
- * when the container is attached): procbox's sys/block/<disk>/stat over the container's
- * sys/devices/.../block/<disk>/stat, the file its /sys/block/<disk> link leads to (targets
- * are never reached through a link). At most ATTACH_MAX_DISKS of them, the first by name.
+ * Besides those, the stat file of every whole disk of the host with media (size > 0), as
+ * /sys/block lists them when the container is attached: procbox's sys/block/<disk>/stat over the
+ * container's sys/devices/.../block/<disk>/stat, the file its /sys/block/<disk> link leads to
+ * (targets are never reached through a link). At most ATTACH_MAX_DISKS of them, the first by name.
  */
 #define ATTACH_MAX_DISKS 224
 /* The size of the items array that attach_container() and detach_container() fill. */
