@@ -140,6 +140,8 @@ host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 host_panic=$(cat /proc/sys/kernel/panic)
 host_pgr=$(cat /proc/sys/net/ipv4/ping_group_range)
 served_meminfo=
+# A whole disk of the host (not a loop or ram disk): what iostat -d lists.
+host_disk=$(awk '$1 != 7 && $1 != 1 { print $3; exit }' /proc/diskstats)
 
 # The checks of a container procbox covers: mounts, namespaced and emulated files read
 # and written, Docker's own sysctl write, ownership, resource views.
@@ -159,7 +161,7 @@ has_mounts()
 # a user namespace only with CAP_NET_ADMIN).
 covered_checks()
 {
-	local mode=$1 cid=$2 name=$3 fwd=$4 pid out
+	local mode=$1 cid=$2 name=$3 fwd=$4 pid out disk_stat
 	pid=$(ct_pid "$cid")
 	if has_mounts "$pid" /proc/sys /proc/uptime /proc/swaps; then
 		tap_ok "$mode: /proc/sys, /proc/uptime and /proc/swaps are procbox's"
@@ -172,6 +174,15 @@ covered_checks()
 		tap_ok "$mode: the /sys paths are procbox's"
 	else
 		tap_fail "$mode: the /sys paths are procbox's" \
+			"procbox mounts: $(ct_procbox_mounts "$pid" | tr '\n' ' ')"
+	fi
+	# iostat reads /sys/block/<disk>/stat: every disk's is covered where its link leads,
+	# on Docker's read-only /sys too.
+	disk_stat=$(readlink -f "/sys/block/$host_disk")/stat
+	if has_mounts "$pid" "$disk_stat"; then
+		tap_ok "$mode: $disk_stat (/sys/block/$host_disk/stat) is procbox's"
+	else
+		tap_fail "$mode: $disk_stat (/sys/block/$host_disk/stat) is procbox's" \
 			"procbox mounts: $(ct_procbox_mounts "$pid" | tr '\n' ' ')"
 	fi
 	tap_is "$mode: /proc/sys/kernel/hostname is the container's" \
