@@ -93,6 +93,8 @@ static void help(void)
 	       "      --threads N          FUSE worker threads at most (default 16)\n"
 	       "      --max-in-flight N    requests of one container served at once; more wait\n"
 	       "                           on that container; 0: no limit (default %d)\n"
+	       "      --max-queued N       requests of one container waiting at most; more\n"
+	       "                           get EAGAIN; 0: no limit (default %d)\n"
 	       "      --slow-ms MS         log requests slower than this, one line a second at\n"
 	       "                           most; 0: never (default %d)\n"
 	       "      --metrics-containers N  busiest containers given their own series in\n"
@@ -117,8 +119,8 @@ static void help(void)
 	       PROCSYS_DEFAULT_MAX_FDS, NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
 	       CONTAINER_DEFAULT_MAX_FILES, CONTAINER_DEFAULT_MAX_FILES_TOTAL,
 	       CONTAINER_DEFAULT_MAX_SNAP_MIB, CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
-	       NSENTER_DEFAULT_MAX_CHILDREN, USAGE_DEFAULT_MAX_IN_FLIGHT, USAGE_DEFAULT_SLOW_MS,
-	       USAGE_DEFAULT_METRICS_CONTAINERS);
+	       NSENTER_DEFAULT_MAX_CHILDREN, USAGE_DEFAULT_MAX_IN_FLIGHT, USAGE_DEFAULT_MAX_QUEUED,
+	       USAGE_DEFAULT_SLOW_MS, USAGE_DEFAULT_METRICS_CONTAINERS);
 }
 
 static int parse_uint(const char *s, const char *what, long min, long max, long *ret)
@@ -154,7 +156,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_MAX_CHILDREN,
 		OPT_STATE_DIR
 	};
-	enum { OPT_IN_FLIGHT = 0x200, OPT_SLOW_MS, OPT_METRICS_CONTAINERS };
+	enum { OPT_IN_FLIGHT = 0x200, OPT_QUEUED, OPT_SLOW_MS, OPT_METRICS_CONTAINERS };
 	static const struct option longopts[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"debug", no_argument, NULL, 'd'},
@@ -170,6 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-snapshot-mib-per-container", required_argument, NULL, OPT_SNAP_PER_CT},
 	    {"max-snapshot-mib", required_argument, NULL, OPT_SNAP},
 	    {"max-in-flight", required_argument, NULL, OPT_IN_FLIGHT},
+	    {"max-queued", required_argument, NULL, OPT_QUEUED},
 	    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
 	    {"metrics-containers", required_argument, NULL, OPT_METRICS_CONTAINERS},
 	    {"max-children", required_argument, NULL, OPT_MAX_CHILDREN},
@@ -198,6 +201,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    .usage =
 		{
 		    .max_in_flight = USAGE_DEFAULT_MAX_IN_FLIGHT,
+		    .max_queued = USAGE_DEFAULT_MAX_QUEUED,
 		    .slow_ns = USAGE_DEFAULT_SLOW_MS * 1000000ull,
 		    .metrics_containers = USAGE_DEFAULT_METRICS_CONTAINERS,
 		},
@@ -264,6 +268,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_uint(optarg, "in-flight limit", 0, 1024, &v) < 0)
 				return -EINVAL;
 			o->usage.max_in_flight = (unsigned)v;
+			break;
+		case OPT_QUEUED:
+			if (parse_uint(optarg, "queue limit", 0, 1000000, &v) < 0)
+				return -EINVAL;
+			o->usage.max_queued = (unsigned)v;
 			break;
 		case OPT_SLOW_MS:
 			if (parse_uint(optarg, "slow-request threshold", 0, 3600 * 1000, &v) < 0)

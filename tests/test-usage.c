@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "container/container.h"
+#include "lib/testns.h"
 #include "usage/usage.h"
 
 static void on_release(struct container *c, void *userdata)
@@ -50,6 +52,47 @@ Test(usage, a_full_container_queues_its_own_requests_in_order)
 	/* a slot freed between usage_enter() failing and usage_queue(): no wait */
 	cr_assert(usage_queue(u, &w1));
 	cr_assert_null(usage_leave(u));
+}
+
+/* One slot and room for one waiter: a third request of the same container is refused at once,
+ * and another container is served as if nothing happened. */
+Test(usage, a_full_queue_refuses_with_eagain_and_no_other_container_notices)
+{
+	struct usage_config cfg = {.max_in_flight = 1, .max_queued = 1};
+	struct testns t = {0};
+	struct container *other = NULL;
+	struct usage_waiter w1, w2, w3;
+	struct usage *u, *v;
+	const char *why;
+
+	if (!testns_supported(&why))
+		cr_skip_test("%s", why);
+	cr_assert_eq(
+	    testns_start(&(struct testns_opts){.clone_flags = CLONE_NEWUSER | CLONE_NEWNET}, &t),
+	    0);
+	cr_assert_eq(container_registry_get(reg, t.pid, &other), 0);
+	cr_assert_neq(container_serial(other), container_serial(self), "two containers");
+
+	usage_setup(&cfg, NULL);
+	u = usage_get(self);
+	v = usage_get(other);
+	cr_assert(u && v && u != v);
+	cr_assert(usage_enter(u), "the first request is served");
+	cr_assert_eq(usage_queue(u, &w1), 0, "the second waits");
+	cr_assert_eq(usage_queue(u, &w2), -EAGAIN, "the third is refused at once");
+	cr_assert_eq(usage_queue(u, &w3), -EAGAIN, "and so is the next, while one waits");
+	cr_assert(usage_enter(v), "another container is served meanwhile");
+	cr_assert_eq(usage_queue(v, &w2), 0, "and has its own queue");
+	cr_assert_eq(usage_leave(v), &w2);
+	cr_assert_null(usage_leave(v));
+	/* The waiter gets the slot; the queue has room again. */
+	cr_assert_eq(usage_leave(u), &w1);
+	cr_assert_eq(usage_queue(u, &w2), 0, "room again once the waiter was served");
+	cr_assert_eq(usage_leave(u), &w2);
+	cr_assert_null(usage_leave(u));
+
+	container_unref(other);
+	testns_stop(&t);
 }
 
 Test(usage, counts_and_quantiles)

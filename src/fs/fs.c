@@ -220,6 +220,7 @@ static void admit(struct fs_req *r)
 	_cleanup_container_ struct container *c = NULL;
 	struct usage *u = r->usage;
 	struct fs_req *q;
+	int e;
 
 	if (!u)
 		return serve_one(r);
@@ -250,10 +251,22 @@ static void admit(struct fs_req *r)
 	if (r->path == r->path_copy)
 		q->path = q->path_copy;
 	q->queued = true;
-	if (usage_queue(u, &q->w)) {
+	e = usage_queue(u, &q->w);
+	if (e > 0) {
 		serve_one(q);
 		free(q);
 		serve_waiting(u);
+	} else if (e < 0) {
+		/* Its queue is full (--max-queued): this container alone hears of it. */
+		reply_err(q->req, e);
+		usage_record(u, &(struct usage_done){
+				    .kind = q->kind,
+				    .r = e,
+				    .total_ns = reqclock_now_ns() - q->arrived_ns,
+				    .path = q->path,
+				});
+		fs_req_done(q);
+		free(q);
 	}
 }
 

@@ -106,6 +106,8 @@ char *control_render_json(void)
 	json_object_object_add(root, "uptime_s", json_object_new_double(r.uptime_s));
 	json_object_object_add(root, "max_in_flight",
 			       json_object_new_int64(usage_config()->max_in_flight));
+	json_object_object_add(root, "max_queued",
+			       json_object_new_int64(usage_config()->max_queued));
 	json_object_object_add(root, "bucket_upper_us", buckets);
 	json_object_object_add(root, "containers_ended", json_object_new_int64((int64_t)r.ended));
 	json_object_object_add(root, "in_flight", json_object_new_int64(r.in_flight));

@@ -53,6 +53,7 @@ static struct usage_counters ended_counters; /* under lock */
 static uint64_t ended;
 static struct usage_config config = {
     .max_in_flight = USAGE_DEFAULT_MAX_IN_FLIGHT,
+    .max_queued = USAGE_DEFAULT_MAX_QUEUED,
     .slow_ns = USAGE_DEFAULT_SLOW_MS * 1000000ull,
     .metrics_containers = USAGE_DEFAULT_METRICS_CONTAINERS,
 };
@@ -234,13 +235,17 @@ bool usage_enter(struct usage *u)
 	return ok;
 }
 
-bool usage_queue(struct usage *u, struct usage_waiter *w)
+int usage_queue(struct usage *u, struct usage_waiter *w)
 {
 	pthread_mutex_lock(&u->qlock);
 	if (config.max_in_flight == 0 || u->in_flight < config.max_in_flight) {
 		u->in_flight++;
 		pthread_mutex_unlock(&u->qlock);
-		return true;
+		return 1;
+	}
+	if (config.max_queued && u->waiting >= config.max_queued) {
+		pthread_mutex_unlock(&u->qlock);
+		return -EAGAIN;
 	}
 	w->next = NULL;
 	if (u->tail)
@@ -251,7 +256,7 @@ bool usage_queue(struct usage *u, struct usage_waiter *w)
 	u->waiting++;
 	pthread_mutex_unlock(&u->qlock);
 	add(&u->c.queued, 1);
-	return false;
+	return 0;
 }
 
 struct usage_waiter *usage_leave(struct usage *u)

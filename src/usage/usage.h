@@ -20,10 +20,11 @@
  * Sharing: a container has at most `max_in_flight` requests being served; one more waits
  * in its container's queue, and the worker that finishes one of that container's requests
  * serves it next. A worker thread never waits for a slot, so a flood from one container
- * keeps that many workers and the rest serve everyone else.
+ * keeps that many workers and the rest serve everyone else. At most `max_queued` wait: one
+ * more is refused at once (EAGAIN), and only that container sees it.
  *
- *   struct usage *u = usage_get(c);            // lives as long as the container
- *   if (usage_enter(u) || !usage_queue(u, w))  // else the queue owns w
+ *   struct usage *u = usage_get(c);                  // lives as long as the container
+ *   if (usage_enter(u) || usage_queue(u, w) > 0)    // 0: the queue owns w; < 0: refused
  *           ... serve ..., then w = usage_leave(u) and serve w if not NULL
  */
 
@@ -64,11 +65,13 @@ struct usage_counters {
 
 struct usage_config {
 	unsigned max_in_flight;	     /* per container; 0: no limit */
+	unsigned max_queued;	     /* waiting per container; 0: no limit */
 	uint64_t slow_ns;	     /* 0: no slow-request log */
 	unsigned metrics_containers; /* per-container series in the Prometheus output */
 };
 
 #define USAGE_DEFAULT_MAX_IN_FLIGHT 2
+#define USAGE_DEFAULT_MAX_QUEUED 256
 #define USAGE_DEFAULT_SLOW_MS 100
 #define USAGE_DEFAULT_METRICS_CONTAINERS 10
 
@@ -91,9 +94,9 @@ struct usage_waiter {
 
 /* Takes one of u's slots if one is free and nobody waits: true. */
 bool usage_enter(struct usage *u);
-/* Takes a slot (true: the caller serves w itself) or queues w (false: whoever leaves next
- * serves it). */
-bool usage_queue(struct usage *u, struct usage_waiter *w);
+/* Takes a slot (> 0: the caller serves w itself), queues w (0: whoever leaves next serves
+ * it), or refuses it when max_queued already wait (-EAGAIN). */
+int usage_queue(struct usage *u, struct usage_waiter *w);
 /* Gives the slot back, or hands it to the first waiter, returned for the caller to run. */
 struct usage_waiter *usage_leave(struct usage *u);
 

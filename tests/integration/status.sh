@@ -67,8 +67,10 @@ agents_in()
 	done
 }
 
-"$procbox" -f --threads 2 --max-in-flight "$inflight" -t 10000 --slow-ms 1000 \
-	--metrics-containers 8 "$mnt" 2>"$tmp/daemon.log" &
+# Two may wait: S's three stuck writes below fill its queue, and a fourth is refused.
+queued=2
+"$procbox" -f --threads 2 --max-in-flight "$inflight" --max-queued "$queued" -t 10000 \
+	--slow-ms 1000 --metrics-containers 8 "$mnt" 2>"$tmp/daemon.log" &
 daemon=$!
 for _ in $(seq 100); do
 	[ -e "$mnt/proc/uptime" ] && "$procbox" status -m "$mnt" >/dev/null 2>&1 && break
@@ -150,6 +152,13 @@ check_container failer "$pid_failer" by_kind.open=4 by_kind.read=0 errors=11 \
 	errors_by_errno.ENOENT=7 errors_by_errno.EACCES=4
 check_container writer "$pid_writer" by_kind.open=11 by_kind.write=5 by_kind.read=6 \
 	errors=2 errors_by_errno.EINVAL=2 bytes_written=6
+
+if out=$("$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["max_in_flight"], d["max_queued"])' \
+	"$tmp/status.json" 2>&1) && [ "$out" = "$inflight $queued" ]; then
+	tap_ok "status --json shows the limits: max_in_flight and max_queued"
+else
+	tap_fail "status --json shows the limits: max_in_flight and max_queued" "$out"
+fi
 
 # One line each in the text listing, the busiest (by request rate) first.
 if out=$("$py" - "$tmp/status.json" "$tmp/status.txt" "$pid_reader" "$pid_failer" \
@@ -317,6 +326,29 @@ else
 	nsenter -t "$pid_quick" -U -n --preserve-credentials -S 0 -G 0 \
 		$dd_read if="$mnt/proc/uptime" 2>/dev/null
 	rc=$?
+	# With one in flight and two waiting, S's queue is full: S's next request is refused
+	# at once with EAGAIN, and Q is served as before.
+	if [ "$inflight" = 1 ]; then
+		for _ in $(seq 30); do
+			n=$("$procbox" status -m "$mnt" "$pid_stuck" --json 2>/dev/null |
+				"$py" -c 'import json,sys; d=json.load(sys.stdin); print(d["in_flight"]+d["waiting"])' 2>/dev/null)
+			[ "${n:-0}" -ge 3 ] && break
+			sleep 0.1
+		done
+		refused=$(timeout 5 nsenter -t "$pid_stuck" -U -n --preserve-credentials -S 0 -G 0 \
+			sh -c "printf 0 | dd of=$mnt/proc/sys/net/ipv4/ip_forward status=none" 2>&1)
+		refused_rc=$?
+		nsenter -t "$pid_quick" -U -n --preserve-credentials -S 0 -G 0 \
+			$dd_read if="$mnt/proc/uptime" 2>/dev/null
+		quick_rc=$?
+		if [ "$refused_rc" -ne 0 ] && [ "$refused_rc" -ne 124 ] &&
+			[[ $refused == *"Resource temporarily unavailable"* ]] && [ "$quick_rc" -eq 0 ]; then
+			tap_ok "a container over --max-queued gets EAGAIN at once, another is served"
+		else
+			tap_fail "a container over --max-queued gets EAGAIN at once, another is served" \
+				"S's fourth request: exit $refused_rc, '$refused'; Q's read: exit $quick_rc"
+		fi
+	fi
 	done_writes=$(ls "$tmp"/w? 2>/dev/null | wc -l)
 	detail=$("$procbox" status -m "$mnt" "$pid_stuck" 2>&1)
 	kill -CONT $stopped
