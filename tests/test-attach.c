@@ -35,6 +35,7 @@
 #include "attach/restart.h"
 #include "attach/runc.h"
 #include "holder/holder.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -507,12 +508,7 @@ static void helper_stop(struct helper *h)
 
 static void live_setup(void)
 {
-	const char *why;
-
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
+	suite_need_daemon();
 	daemon_up(&pb);
 }
 

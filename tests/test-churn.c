@@ -20,6 +20,7 @@
 
 #include "hostile-lib.h"
 #include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/macro.h"
 
@@ -28,27 +29,13 @@ static char procsys[256];
 
 static void setup(void)
 {
-	const char *why;
-
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
-	cr_assert_eq(daemon_start(&d, NULL), 0, "the daemon must start");
+	suite_setup(&d, NULL);
 	daemon_path(&d, "proc/sys", procsys, sizeof(procsys));
 }
 
 static void teardown(void)
 {
-	if (d.pid > 0)
-		daemon_stop(&d);
-}
-
-/* Ends a test that used the daemon: a sanitizer report or a crash ends it with another
- * status than 0. */
-static void stop_daemon_cleanly(void)
-{
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_teardown(&d);
 }
 
 TestSuite(churn, .init = setup, .fini = teardown, .timeout = 1800);
@@ -238,5 +225,5 @@ Test(churn, containers_come_and_go_and_the_daemon_returns_to_where_it_was)
 		    "children, %d zombies, %ld KiB RSS",
 		    n, (double)t0 / 1000, n * 1000.0 / (double)MAX(t0, 1), fds0, kids0, rss0,
 		    peak_fds, peak_kids, fds, kids, zombies, rss);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }

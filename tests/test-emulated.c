@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/macro.h"
 
@@ -45,44 +47,14 @@ static void scopy(char *dst, size_t size, const char *src)
 
 /* ---- the daemon ---- */
 
-static pid_t daemon_pid;
-static char mnt[64];
-
-static bool is_mounted(const char *path)
-{
-	struct stat a, b;
-
-	return stat(path, &a) == 0 && stat("/tmp", &b) == 0 && a.st_dev != b.st_dev;
-}
+static struct test_daemon d;
 
 static void start_daemon(void)
 {
-	const char *why;
-	char log[96];
+	/* PROCBOX_TEST_DEBUG=1 logs every request into the log next to the mount. */
+	const char *debug[] = {"-d", NULL};
 
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
-	strcpy(mnt, "/tmp/pb-emul-XXXXXX");
-	cr_assert_not_null(mkdtemp(mnt));
-	snprintf(log, sizeof(log), "%s.log", mnt);
-	daemon_pid = fork();
-	cr_assert_geq(daemon_pid, 0);
-	if (daemon_pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* PROCBOX_TEST_DEBUG=1 logs every request into the log next to the mount. */
-		execl(PROCBOX_BUILD_ROOT "/procbox", "procbox",
-		      getenv("PROCBOX_TEST_DEBUG") ? "-d" : "-f", mnt, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && !is_mounted(mnt); i++)
-		usleep(10000);
-	cr_assert(is_mounted(mnt), "procbox did not mount %s (log: %s)", mnt, log);
+	suite_setup(&d, getenv("PROCBOX_TEST_DEBUG") ? debug : NULL);
 }
 
 /* Host values a test raised, restored whatever the test's outcome. */
@@ -111,32 +83,9 @@ static void restore_host(void)
 static void teardown(void)
 {
 	restore_host();
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		for (int i = 0; i < 300; i++) {
-			if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
-				daemon_pid = 0;
-				break;
-			}
-			usleep(10000);
-		}
-		if (daemon_pid > 0) {
-			kill(daemon_pid, SIGKILL);
-			waitpid(daemon_pid, NULL, 0);
-		}
-		daemon_pid = 0;
-	}
-	if (mnt[0]) {
-		if (is_mounted(mnt))
-			umount2(mnt, MNT_DETACH);
-		rmdir(mnt);
-		if (!getenv("PROCBOX_TEST_DEBUG")) {
-			char log[96];
-
-			snprintf(log, sizeof(log), "%s.log", mnt);
-			unlink(log);
-		}
-	}
+	suite_teardown(&d);
+	if (!getenv("PROCBOX_TEST_DEBUG"))
+		unlink(d.log);
 }
 
 TestSuite(emulated, .fini = teardown, .timeout = 240);
@@ -257,7 +206,7 @@ static void box_start(const struct box_opts *o, struct box *b)
 	if (pid == 0) {
 		int flags =
 		    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->netns ? CLONE_NEWNET : 0);
-		char src[128];
+		char src[192];
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* The user namespace first and mapped, then the others, as runc does: a netns
@@ -274,10 +223,10 @@ static void box_start(const struct box_opts *o, struct box *b)
 			_exit(10);
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(13);
-		snprintf(src, sizeof(src), "%s/proc/sys", mnt);
+		snprintf(src, sizeof(src), "%s/proc/sys", d.mnt);
 		if (mount(src, "/proc/sys", NULL, MS_BIND, NULL) < 0)
 			_exit(14);
-		snprintf(src, sizeof(src), "%s/proc/uptime", mnt);
+		snprintf(src, sizeof(src), "%s/proc/uptime", d.mnt);
 		if (mount(src, "/proc/uptime", NULL, MS_BIND, NULL) < 0)
 			_exit(15);
 		if (xwrite(up[1], "r", 1) < 0)
@@ -345,7 +294,7 @@ static void box_path(const char *rel, char *buf, size_t size)
 	if (strncmp(rel, "proc/sys/", 9) == 0)
 		snprintf(buf, size, "/%s", rel);
 	else
-		snprintf(buf, size, "%s/%s", mnt, rel);
+		snprintf(buf, size, "%s/%s", d.mnt, rel);
 }
 
 /* The file's content as the container reads it; "E<errno text>" if cat fails. */
@@ -851,7 +800,7 @@ Test(emulated, swaps)
 		sscanf(meminfo, "SwapTotal: %llu", &swap_total);
 	fclose(f);
 	box_start(&variants[0], &a);
-	snprintf(meminfo, sizeof(meminfo), "cat %s/proc/swaps", mnt);
+	snprintf(meminfo, sizeof(meminfo), "cat %s/proc/swaps", d.mnt);
 	cr_assert_eq(box_sh(&a, USER, meminfo, out, sizeof(out)), 0);
 	cr_expect_eq(strncmp(out, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority", 40), 0,
 		     "'%s'", out);
@@ -877,11 +826,11 @@ Test(emulated, sys_kernel_folders)
 			char cmd[256], out[256], expect[64];
 
 			snprintf(cmd, sizeof(cmd), "stat -c '%%F %%a %%u %%g' %s/sys/kernel/%s",
-				 mnt, dirs[i]);
+				 d.mnt, dirs[i]);
 			cr_assert_eq(box_sh(&a, 0, cmd, out, sizeof(out)), 0);
 			snprintf(expect, sizeof(expect), "directory %s 0 0", modes[i]);
 			cr_expect_str_eq(out, expect, "%s", dirs[i]);
-			snprintf(cmd, sizeof(cmd), "ls -A %s/sys/kernel/%s", mnt, dirs[i]);
+			snprintf(cmd, sizeof(cmd), "ls -A %s/sys/kernel/%s", d.mnt, dirs[i]);
 			cr_expect_eq(box_sh(&a, 0, cmd, out, sizeof(out)), 0);
 			cr_expect_str_eq(out, "", "%s is not empty", dirs[i]);
 			cr_expect_eq(box_sh(&a, USER, cmd, out, sizeof(out)) == 0,
@@ -899,7 +848,7 @@ Test(emulated, sys_devices_virtual_net)
 		struct box a;
 
 		box_start(&variants[v], &a);
-		snprintf(cmd, sizeof(cmd), "ls %s/sys/devices/virtual/net", mnt);
+		snprintf(cmd, sizeof(cmd), "ls %s/sys/devices/virtual/net", d.mnt);
 		cr_assert_eq(box_sh(&a, 0, cmd, out, sizeof(out)), 0);
 		cr_expect_str_eq(out, "lo", "a fresh netns has lo alone (%s)",
 				 variant_name(&variants[v]));
@@ -909,10 +858,12 @@ Test(emulated, sys_devices_virtual_net)
 		cr_expect_str_eq(host_read("sys/devices/virtual/net/lo/mtu"), "65536");
 		cr_expect_neq(box_write(&a, USER, "sys/devices/virtual/net/lo/mtu", "1400"), 0);
 		cr_expect_str_eq(box_read(&a, 0, "sys/devices/virtual/net/lo/mtu"), "1500");
-		snprintf(cmd, sizeof(cmd), "readlink %s/sys/devices/virtual/net/lo/subsystem", mnt);
+		snprintf(cmd, sizeof(cmd), "readlink %s/sys/devices/virtual/net/lo/subsystem",
+			 d.mnt);
 		cr_expect_eq(box_sh(&a, 0, cmd, out, sizeof(out)), 0);
 		cr_expect_str_eq(out, "../../../../class/net");
-		snprintf(cmd, sizeof(cmd), "stat -c '%%u' %s/sys/devices/virtual/net/lo/mtu", mnt);
+		snprintf(cmd, sizeof(cmd), "stat -c '%%u' %s/sys/devices/virtual/net/lo/mtu",
+			 d.mnt);
 		cr_expect_eq(box_sh(&a, 0, cmd, out, sizeof(out)), 0);
 		cr_expect_str_eq(out, "0", "owned by the container's root");
 		box_stop(&a);
@@ -935,7 +886,7 @@ Test(emulated, product_uuid)
 	cr_expect_str_eq(u1, u2, "not stable");
 	cr_expect_str_neq(u1, u3, "two containers share a uuid");
 	/* Nothing of the host's uuid, which the host's root reads through the mount. */
-	snprintf(path, sizeof(path), "%s/%s", mnt, rel);
+	snprintf(path, sizeof(path), "%s/%s", d.mnt, rel);
 	cr_assert_eq(read_line(path, hostu, sizeof(hostu)), 0);
 	cr_expect_eq(strlen(hostu), 36, "'%s'", hostu);
 	for (size_t i = 0; i + 4 <= 36; i++) {
@@ -951,7 +902,7 @@ Test(emulated, product_uuid)
 	}
 	cr_expect_eq(box_read(&a, USER, rel)[0], 'E', "a user read the 0400 file");
 	cr_expect_eq(box_write(&a, 0, rel, "x"), -EACCES);
-	snprintf(cmd, sizeof(cmd), "stat -c '%%a %%u' %s/%s", mnt, rel);
+	snprintf(cmd, sizeof(cmd), "stat -c '%%a %%u' %s/%s", d.mnt, rel);
 	cr_expect_eq(box_sh(&a, 0, cmd, out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "400 0");
 	box_stop(&a);
@@ -1031,13 +982,13 @@ static int count_daemon_children(void)
 	char path[64], buf[4096];
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", daemon_pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", d.pid);
 	{
-		DIR *d = opendir(path);
+		DIR *dir = opendir(path);
 		struct dirent *de;
 
-		cr_assert_not_null(d);
-		while ((de = readdir(d))) {
+		cr_assert_not_null(dir);
+		while ((de = readdir(dir))) {
 			char p2[512];
 
 			if (de->d_name[0] == '.')
@@ -1049,7 +1000,7 @@ static int count_daemon_children(void)
 			     s = NULL)
 				n++;
 		}
-		closedir(d);
+		closedir(dir);
 	}
 	return n;
 }
@@ -1059,12 +1010,12 @@ static int count_daemon_fds(void)
 	char path[64];
 	struct dirent *de;
 	int n = 0;
-	DIR *d;
+	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", daemon_pid);
-	d = opendir(path);
-	cr_assert_not_null(d);
-	while ((de = readdir(d))) {
+	snprintf(path, sizeof(path), "/proc/%d/fd", d.pid);
+	dir = opendir(path);
+	cr_assert_not_null(dir);
+	while ((de = readdir(dir))) {
 		char link[320], target[256];
 		ssize_t len;
 
@@ -1078,7 +1029,7 @@ static int count_daemon_fds(void)
 		if (strcmp(target, "/dev/fuse") != 0)
 			n++;
 	}
-	closedir(d);
+	closedir(dir);
 	return n;
 }
 

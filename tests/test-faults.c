@@ -22,6 +22,7 @@
 
 #include "hostile-lib.h"
 #include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/macro.h"
 
@@ -48,13 +49,8 @@ static void setup(void)
 	/* short timeouts so that stopped children cost the test little; idle agents go
 	 * after a second, so that stopped idle ones are found and killed too */
 	const char *args[] = {"--timeout", "500", "--agent-idle", "1", NULL};
-	const char *why;
 
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
-	cr_assert_eq(daemon_start(&d, args), 0, "the daemon must start");
+	suite_setup(&d, args);
 	daemon_path(&d, "proc/sys", procsys, sizeof(procsys));
 }
 
@@ -67,15 +63,8 @@ static void teardown(void)
 
 		for (int i = 0; i < n && i < 256; i++)
 			kill(kids[i], SIGCONT);
-		daemon_stop(&d);
 	}
-}
-
-/* Ends a test that used the daemon: a sanitizer report or a crash ends it with another
- * status than 0. */
-static void stop_daemon_cleanly(void)
-{
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_teardown(&d);
 }
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 300);
@@ -359,7 +348,7 @@ Test(faults, killed_and_stopped_children_under_load_from_ten_containers)
 	cr_expect_eq(zombies, 0);
 	cr_log_info("afterwards: %d fds (%d before), %d children, %d zombies", fds, fds0, kids,
 		    zombies);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 /* ---- requests queued behind a stuck child ---- */
@@ -450,7 +439,7 @@ Test(faults, requests_queued_on_a_stopped_agent_end_within_one_timeout)
 	    hct_call(&c, 0, do_read, "/proc/sys/net/ipv4/ip_default_ttl", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "64");
 	hct_stop(&c);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 /*
@@ -506,5 +495,5 @@ Test(faults, a_container_exiting_mid_request_is_not_held)
 	cr_expect(hct_daemon_settle(&d, fds0, 0, 5000, &fds, &nkids),
 		  "left behind: %d fds (%d before), %d children", fds, fds0, nkids);
 	cr_expect_eq(zombies_now(), 0);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/macro.h"
 
@@ -24,20 +25,13 @@ static char sysdir[256];
 
 static void setup(void)
 {
-	const char *why;
-
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
-	cr_assert_eq(daemon_start(&d, NULL), 0, "the daemon must start");
+	suite_setup(&d, NULL);
 	daemon_path(&d, "proc/sys", sysdir, sizeof(sysdir));
 }
 
 static void teardown(void)
 {
-	if (d.pid > 0)
-		daemon_stop(&d);
+	suite_teardown(&d);
 }
 
 TestSuite(fs, .init = setup, .fini = teardown, .timeout = 120);

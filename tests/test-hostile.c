@@ -36,6 +36,7 @@
 #include "handlers/tree.h"
 #include "hostile-lib.h"
 #include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "nsenter/child.h"
 #include "util/macro.h"
@@ -43,20 +44,9 @@
 static struct test_daemon d;
 static char procsys[256];
 
-static void need_root(void)
-{
-	const char *why;
-
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
-}
-
 static void setup(void)
 {
-	need_root();
-	cr_assert_eq(daemon_start(&d, NULL), 0, "the daemon must start");
+	suite_setup(&d, NULL);
 	daemon_path(&d, "proc/sys", procsys, sizeof(procsys));
 }
 
@@ -72,15 +62,7 @@ static void teardown(void)
 	for (int i = 0; i < n_frozen; i++)
 		thaw_thread(frozen_tids[i]);
 	n_frozen = 0;
-	if (d.pid > 0)
-		daemon_stop(&d);
-}
-
-/* Ends a test that used the daemon: a sanitizer report or a crash ends it with another
- * status than 0. */
-static void stop_daemon_cleanly(void)
-{
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_teardown(&d);
 }
 
 TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 240);
@@ -337,7 +319,7 @@ Test(hostile, bad_writes_get_the_kernels_answer_and_change_nothing)
 	cr_expect_eq(zombies, 0);
 	cr_log_info("after the bad writes: %d fds (%d before), %d children (%d before)", fds, fds0,
 		    kids, kids0);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 /* ---- procbox's children, seen from a container ---- */
@@ -542,7 +524,7 @@ static void attack_from(const struct hct_opts *o, unsigned how, const char *who)
 	/* and they still serve */
 	cr_assert_str_eq(ct_read(&c, how, "/proc/sys/net/ipv4/ip_default_ttl"), "64");
 	hct_stop(&c);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 Test(hostile, user_namespaced_root_cannot_reach_procbox_children)
@@ -687,7 +669,7 @@ Test(raw_fuse, names_with_dots_or_slashes_end_at_the_fuse_layer, .timeout = 60)
 	};
 	uint64_t root = FUSE_ROOT_ID;
 
-	need_root();
+	suite_need_daemon();
 	raw_start(&r);
 	/* The same session answers well-formed names: the refusals below are not a dead
 	 * connection's. */
@@ -845,7 +827,7 @@ Test(hostile, containers_never_share_emulated_values)
 	isolation(&userns_ct, "user namespaces with the same map");
 	isolation(&hostroot_ct, "host root, own pid namespaces");
 	isolation(&(struct hct_opts){.netns = true}, "host root, no pid namespace");
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 /* ---- what the nsenter child opens ---- */
@@ -910,7 +892,7 @@ Test(child_paths, no_symlink_and_no_mount_crossing, .timeout = 30)
 	};
 	struct stat st;
 
-	need_root();
+	suite_need_daemon();
 	cr_assert_eq(nsenter_child_open_roots(), 0);
 	/* sanity: the plain path answers */
 	{
@@ -1109,7 +1091,7 @@ Test(recycled, pids_and_namespace_inodes_never_bring_back_a_containers_state, .t
 	ssize_t n, len = 0;
 	pid_t pid;
 
-	need_root();
+	suite_need_daemon();
 	cr_assert_eq(pipe(p), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -1284,7 +1266,7 @@ Test(hostile, a_dead_containers_entry_is_never_handed_to_a_new_one)
 	n_frozen = 0;
 	/* the watch and the sweep now both find the dead containers at once */
 	usleep(200 * 1000);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 	cr_log_info("user namespace inode reused %d times", reused);
 	if (reused == 0)
 		cr_skip_test("the kernel never reused a user namespace inode: nothing to check");
@@ -1377,7 +1359,7 @@ Test(hostile, net_writes_of_a_user_namespaced_root_get_the_kernels_answer)
 	cr_assert(strstr(kernel, "mtu: 4 1400") != NULL, "the kernel refused it:\n%s", kernel);
 	cr_assert(strstr(kernel, "flags: 3 0x9") != NULL, "the kernel refused it:\n%s", kernel);
 	cr_assert_str_eq(procbox, kernel);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 Test(hostile, net_writes_of_a_host_root_without_net_admin_get_the_kernels_answer)
@@ -1397,7 +1379,7 @@ Test(hostile, net_writes_of_a_host_root_without_net_admin_get_the_kernels_answer
 		      strstr(kernel, "flags: -1 0x8"),
 		  "the kernel allowed some:\n%s", kernel);
 	cr_assert_str_eq(procbox, kernel);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 /* ---- procbox's children against a container that stops them ---- */
@@ -1412,7 +1394,7 @@ static void children_teardown(void)
 	teardown();
 }
 
-TestSuite(children, .init = need_root, .fini = children_teardown, .timeout = 120);
+TestSuite(children, .init = suite_need_daemon, .fini = children_teardown, .timeout = 120);
 
 /* The daemon with PROCBOX_TEST_STOP_CHILDREN: its one-shot children (those serving inside
  * a pid namespace) stop themselves once they took the caller's credentials, as a
@@ -1424,7 +1406,7 @@ static void start_daemon_stopping_children(const char *timeout_ms)
 	const char *args[] = {"--timeout", timeout_ms, "--max-in-flight", "0", NULL};
 
 	cr_assert_eq(setenv("PROCBOX_TEST_STOP_CHILDREN", "1", 1), 0);
-	cr_assert_eq(daemon_start(&d, args), 0, "the daemon must start");
+	suite_setup(&d, args);
 	unsetenv("PROCBOX_TEST_STOP_CHILDREN");
 	daemon_path(&d, "proc/sys", procsys, sizeof(procsys));
 }
@@ -1578,7 +1560,7 @@ Test(children, stopped_pid_namespace_children_die_with_their_request)
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	hct_stop(&c);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 }
 
 /*
@@ -1709,7 +1691,7 @@ Test(children, children_are_not_dumpable_and_hold_nothing_a_container_can_reach)
 
 	reap_pid(reader);
 	hct_stop(&c);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 }
@@ -1769,7 +1751,7 @@ Test(children, stopped_children_of_one_container_never_stall_another)
 	cr_expect_leq(n_stopped, 4, "more children than --max-children at once");
 	hct_stop(&a);
 	hct_stop(&b);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 }
@@ -1826,7 +1808,7 @@ Test(children, io_submit_waits_for_its_answer)
 	cr_expect_eq(r, 1, "io_submit returned before its read was answered (%d, %s)", r, out);
 	cr_log_info("%s", out);
 	hct_stop(&c);
-	stop_daemon_cleanly();
+	suite_stop_cleanly(&d);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 }

@@ -19,33 +19,22 @@
 
 #include "hostile-lib.h"
 #include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/macro.h"
 
 static struct test_daemon d;
 static char procsys[256];
 
-static void need_root(void)
-{
-	const char *why;
-
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
-}
-
 static void start(const char *const *args)
 {
-	need_root();
-	cr_assert_eq(daemon_start(&d, args), 0, "the daemon must start");
+	suite_setup(&d, args);
 	daemon_path(&d, "proc/sys", procsys, sizeof(procsys));
 }
 
 static void teardown(void)
 {
-	if (d.pid > 0)
-		daemon_stop(&d);
+	suite_teardown(&d);
 }
 
 TestSuite(quota, .fini = teardown, .timeout = 120);
@@ -220,7 +209,7 @@ Test(quota, a_container_at_its_open_file_quota_gets_emfile_and_others_are_served
 	cr_expect_eq(r, 0, "B: %s", out);
 	hct_stop(&a);
 	hct_stop(&b);
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_stop_cleanly(&d);
 }
 
 /* Opens path until refused; returns the count, out gets the errno's name. */
@@ -270,7 +259,7 @@ Test(quota, the_total_of_open_files_gets_enfile)
 	cr_expect_eq(r, 20, "B opened %d files once A let go", r);
 	hct_stop(&a);
 	hct_stop(&b);
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_stop_cleanly(&d);
 }
 
 Test(quota, a_container_at_its_snapshot_quota_gets_enomem_and_others_are_served)
@@ -314,7 +303,7 @@ Test(quota, a_container_at_its_snapshot_quota_gets_enomem_and_others_are_served)
 	hog_release(&run, t, pipes);
 	hct_stop(&a);
 	hct_stop(&b);
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_stop_cleanly(&d);
 }
 
 /* ---- agents ---- */
@@ -380,7 +369,7 @@ Test(quota, credential_rotation_never_stops_another_containers_agents)
 	cr_expect_leq(nn - n0, 4, "the daemon has %d agents, at most 4 allowed", nn - n0);
 	hct_stop(&a);
 	hct_stop(&b);
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_stop_cleanly(&d);
 }
 
 /* ---- host-wide limits ---- */
@@ -458,7 +447,7 @@ Test(quota, host_wide_limits_written_in_a_container_stay_its_own, .fini = restor
 	}
 	cr_expect_gt(tested, 0);
 	hct_stop(&a);
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_stop_cleanly(&d);
 }
 
 /* ---- one inode per path, shared by every container ---- */
@@ -544,5 +533,5 @@ Test(quota, locks_never_reach_another_container)
 	cr_expect_eq(run.result, 0);
 	hct_stop(&a);
 	hct_stop(&b);
-	cr_assert_eq(daemon_stop(&d), 0, "the daemon did not exit cleanly: see %s", d.log);
+	suite_stop_cleanly(&d);
 }

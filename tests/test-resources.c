@@ -29,6 +29,7 @@
 #include "container/container.h"
 #include "handlers/resources.h"
 #include "lib/daemon.h"
+#include "lib/suite.h"
 #include "lib/testns.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -252,14 +253,9 @@ static size_t n_started;
 
 static void setup(void)
 {
-	const char *why;
-
-	if (!testns_supported(&why))
-		cr_skip_test("%s", why);
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("no /dev/fuse");
+	suite_need_daemon();
 	cgroups_setup();
-	cr_assert_eq(daemon_start(&d, NULL), 0, "the daemon must start");
+	suite_setup(&d, NULL);
 }
 
 static void teardown(void)
@@ -267,8 +263,7 @@ static void teardown(void)
 	for (size_t i = 0; i < n_started; i++)
 		testns_stop(started[i]);
 	n_started = 0;
-	if (d.pid > 0)
-		daemon_stop(&d);
+	suite_teardown(&d);
 	cgroups_teardown();
 }
 
@@ -276,14 +271,10 @@ static void teardown(void)
  * a crash in it fails the test (an assertion in .fini would not). */
 static void daemon_done(void)
 {
-	int st;
-
 	for (size_t i = 0; i < n_started; i++)
 		testns_stop(started[i]);
 	n_started = 0;
-	st = daemon_stop(&d);
-	cr_assert_eq(st, 0, "the daemon exited with %d, see %s", st, d.log);
-	unlink(d.log);
+	suite_stop_cleanly(&d);
 }
 
 TestSuite(resources, .init = setup, .fini = teardown, .timeout = 120);

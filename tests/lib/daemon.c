@@ -89,10 +89,11 @@ int daemon_stop(struct test_daemon *d)
 	}
 	kill(d->pid, SIGKILL);
 	waitpid(d->pid, &status, 0);
-	umount2(d->mnt, MNT_DETACH);
 	status = -1;
 done:
 	d->pid = 0;
+	/* a daemon that died (or was killed) leaves its mount behind, disconnected */
+	umount2(d->mnt, MNT_DETACH);
 	rmdir(d->mnt);
 	if (status == -1)
 		return -1;

@@ -14,7 +14,7 @@ struct test_daemon {
  * waits until it serves. Returns 0 or a negative errno. */
 int daemon_start(struct test_daemon *d, const char *const *extra_args);
 /* SIGTERM, wait; returns the exit status (0..255), or -1 if it died of a signal or had
- * to be killed. Removes the mountpoint. */
+ * to be killed. Unmounts and removes the mountpoint. */
 int daemon_stop(struct test_daemon *d);
 /* Number of children of the daemon now, and their pids (up to max). */
 int daemon_children(const struct test_daemon *d, pid_t *pids, int max);
