@@ -15,31 +15,17 @@
 
 #include "cgroup/loadavg.h"
 #include "cgroup/owner.h"
-#include "cgroup/parse.h"
 #include "cgroup/views.h"
 #include "handlers/resources.h"
-#include "nsenter/namespaces.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 
 #define CPU_DIR "sys/devices/system/cpu"
 #define HOST_CPU_DIR "/sys/devices/system/cpu"
-/* As cgroup_get_tasks(): descendants deeper than this are not scanned. */
-#define TASKS_DEPTH_MAX 16
 
 static bool is_host(const struct pb_caller *c)
 {
 	return !c->container || container_is_host(c->container);
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-static uint64_t sub_sat(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
 }
 
 /* ---- files read again and again through one fd ---- */
@@ -50,32 +36,6 @@ static int pread_whole(int fd, bool one_record, char **ret, size_t *ret_len)
 {
 	return read_full_fd_flags(fd, READ_FROM_START | (one_record ? READ_ONE_RECORD : 0), ret,
 				  ret_len);
-}
-
-/* A file of a removed cgroup answers ENODEV (kernfs deactivated it): the cgroup is gone. */
-static int cg_errno(int r)
-{
-	return r == -ENODEV ? -ENOENT : r;
-}
-
-static int cg_read_text(int fd, char **ret)
-{
-	return cg_errno(pread_whole(fd, true, ret, NULL));
-}
-
-/* A one-number cgroup file; limit: "max" and friends parse as CGROUP_UNLIMITED. */
-static int cg_read_u64(int fd, bool limit, uint64_t *ret)
-{
-	char buf[64];
-	ssize_t n;
-
-	do
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return cg_errno(negative_errno());
-	buf[n] = 0;
-	return limit ? cg_parse_limit(buf, ret) : cg_parse_u64(buf, ret);
 }
 
 /* The host's files the views start from, opened once for the daemon's life. */
@@ -229,543 +189,11 @@ static int layout_get(const struct cgroup_layout **ret)
 	return 0;
 }
 
-/* ---- memory figures through open fds ---- */
-
-#define BIT(i) (UINT64_C(1) << (i))
-#define STAT_KEYS_MAX                                                                              \
-	((int)_CG_MEMSTAT_V1_MAX > (int)_CG_MEMSTAT_V2_MAX ? (int)_CG_MEMSTAT_V1_MAX               \
-							   : (int)_CG_MEMSTAT_V2_MAX)
-
-struct fd_list {
-	size_t n;
-	int *fds;
-};
-
-static void fd_list_done(struct fd_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		safe_close(l->fds[i]);
-	free(l->fds);
-	*l = (struct fd_list){};
-}
-
-struct resources_memory {
-	int version;
-	bool swap_accounted;
-	int usage_fd; /* v1 memory.usage_in_bytes, v2 memory.current */
-	int stat_fd;  /* memory.stat */
-	/* v1 memory.memsw.usage_in_bytes where memory.stat has no total_swap; v2
-	 * memory.swap.current; -EBADF otherwise */
-	int swap_fd;
-	/* v1: the kernel's hierarchical_* limits are in memory.stat, and the path is walked only
-	 * on kernels that lack them (as cgroup_get_memory() does); v2 always walks. */
-	bool hier_limit, hier_memsw_limit, total_swap;
-	struct fd_list limits;	    /* memory.limit_in_bytes or memory.max, leaf first */
-	struct fd_list swap_limits; /* memory.memsw.limit_in_bytes or memory.swap.max */
-
-	/* memory.stat as last parsed: the kernel refreshes it at most every few seconds
-	 * (rstat flushing is rate-limited), so most reads find the same text again. */
-	pthread_mutex_t lock;
-	char *stat_text;
-	size_t stat_len;
-	uint64_t stat_read_ns, stat_usage;
-	uint64_t stat_found;
-	uint64_t stat_values[STAT_KEYS_MAX];
-};
-
-void resources_memory_free(struct resources_memory *m)
-{
-	if (!m)
-		return;
-	safe_close(m->usage_fd);
-	safe_close(m->stat_fd);
-	safe_close(m->swap_fd);
-	fd_list_done(&m->limits);
-	fd_list_done(&m->swap_limits);
-	free(m->stat_text);
-	pthread_mutex_destroy(&m->lock);
-	free(m);
-}
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct resources_memory *, resources_memory_free);
-
-static int open_in(int dfd, const char *name)
-{
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	return fd >= 0 ? fd : cg_errno(negative_errno());
-}
-
-/* Strips the last component of dir, unless dir is the mount point already. */
-static bool dir_up(char *dir, size_t mountlen)
-{
-	char *slash;
-
-	if (strlen(dir) <= mountlen)
-		return false;
-	slash = strrchr(dir, '/');
-	if (!slash || (size_t)(slash - dir) < mountlen)
-		return false;
-	*slash = 0;
-	return true;
-}
-
-/* Opens <level>/name on every level from dir up to the mount point that has it. */
-static int open_path_files(const char *dir, const char *mount, const char *name,
-			   struct fd_list *ret)
-{
-	_cleanup_free_ char *d = strdup(dir);
-	struct fd_list l = {};
-	size_t mountlen = strlen(mount);
-
-	if (!d)
-		return -ENOMEM;
-	do {
-		_cleanup_free_ char *path = NULL;
-		int fd, *fds;
-
-		if (asprintf(&path, "%s/%s", d, name) < 0)
-			path = NULL;
-		if (!path) {
-			fd_list_done(&l);
-			return -ENOMEM;
-		}
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			int r = negative_errno();
-
-			if (r == -ENOENT || r == -ENODEV)
-				continue;
-			fd_list_done(&l);
-			return r;
-		}
-		fds = realloc(l.fds, (l.n + 1) * sizeof(*fds));
-		if (!fds) {
-			safe_close(fd);
-			fd_list_done(&l);
-			return -ENOMEM;
-		}
-		l.fds = fds;
-		l.fds[l.n++] = fd;
-	} while (dir_up(d, mountlen));
-	*ret = l;
-	return 0;
-}
-
-static int min_limit(const struct fd_list *l, uint64_t *ret)
-{
-	uint64_t min = CGROUP_UNLIMITED;
-
-	for (size_t i = 0; i < l->n; i++) {
-		uint64_t v;
-		int r = cg_read_u64(l->fds[i], true, &v);
-
-		if (r < 0)
-			return r;
-		min = min_u64(min, v);
-	}
-	*ret = min;
-	return 0;
-}
-
-int resources_memory_open(const struct cgroup_layout *l, const struct cgroup *cg,
-			  struct resources_memory **ret)
-{
-	_cleanup_(resources_memory_freep) struct resources_memory *m = NULL;
-	const char *dir = cgroup_path(cg, CGROUP_MEMORY);
-	const char *mount = cgroup_layout_mount(l, CGROUP_MEMORY);
-	_cleanup_close_ int dfd = -EBADF;
-	struct cgroup_memory probe;
-	bool v1;
-	int r;
-
-	/* The library's own read says what the cgroup offers: -ENOENT once it is gone,
-	 * -EOPNOTSUPP without a memory controller, and whether swap is accounted. */
-	r = cgroup_get_memory(cg, &probe);
-	if (r < 0)
-		return r;
-	if (!dir || !mount)
-		return -EOPNOTSUPP;
-
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->usage_fd = m->stat_fd = m->swap_fd = -EBADF;
-	pthread_mutex_init(&m->lock, NULL);
-	m->version = cgroup_layout_version(l, CGROUP_MEMORY);
-	m->swap_accounted = probe.swap_accounted;
-	v1 = m->version == 1;
-
-	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return cg_errno(negative_errno());
-	m->usage_fd = open_in(dfd, v1 ? "memory.usage_in_bytes" : "memory.current");
-	if (m->usage_fd < 0)
-		return m->usage_fd;
-	m->stat_fd = open_in(dfd, "memory.stat");
-	if (m->stat_fd < 0)
-		return m->stat_fd;
-
-	if (v1) {
-		_cleanup_free_ char *stat = NULL;
-		uint64_t v[_CG_MEMSTAT_V1_MAX], found;
-
-		r = cg_read_text(m->stat_fd, &stat);
-		if (r < 0)
-			return r;
-		found = cg_parse_keyed(stat, cg_memstat_v1_keys, v, _CG_MEMSTAT_V1_MAX);
-		m->hier_limit = found & BIT(CG_MEMSTAT_V1_HIER_LIMIT);
-		m->hier_memsw_limit = found & BIT(CG_MEMSTAT_V1_HIER_MEMSW_LIMIT);
-		m->total_swap = found & BIT(CG_MEMSTAT_V1_SWAP);
-		if (!m->hier_limit) {
-			r = open_path_files(dir, mount, "memory.limit_in_bytes", &m->limits);
-			if (r < 0)
-				return r;
-		}
-		if (m->swap_accounted && !m->total_swap) {
-			m->swap_fd = open_in(dfd, "memory.memsw.usage_in_bytes");
-			if (m->swap_fd < 0)
-				return m->swap_fd;
-		}
-		if (m->swap_accounted && !m->hier_memsw_limit) {
-			r = open_path_files(dir, mount, "memory.memsw.limit_in_bytes",
-					    &m->swap_limits);
-			if (r < 0)
-				return r;
-		}
-	} else {
-		r = open_path_files(dir, mount, "memory.max", &m->limits);
-		if (r < 0)
-			return r;
-		if (m->swap_accounted) {
-			m->swap_fd = open_in(dfd, "memory.swap.current");
-			if (m->swap_fd < 0)
-				return m->swap_fd;
-			r = open_path_files(dir, mount, "memory.swap.max", &m->swap_limits);
-			if (r < 0)
-				return r;
-		}
-	}
-	*ret = TAKE_PTR(m);
-	return 0;
-}
-
-static int memory_v1(const struct resources_memory *m, const uint64_t *v, uint64_t found,
-		     struct cgroup_memory *mem)
-{
-	uint64_t memsw_limit, memsw_usage;
-	int r;
-
-	if (m->hier_limit) {
-		if (!(found & BIT(CG_MEMSTAT_V1_HIER_LIMIT)))
-			return -EBADMSG;
-		mem->limit = cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_LIMIT]);
-	} else {
-		r = min_limit(&m->limits, &mem->limit);
-		if (r < 0)
-			return r;
-	}
-	cg_memstat_v1_apply(v, mem);
-	if (!m->swap_accounted)
-		return 0;
-
-	if (m->hier_memsw_limit) {
-		if (!(found & BIT(CG_MEMSTAT_V1_HIER_MEMSW_LIMIT)))
-			return -EBADMSG;
-		memsw_limit = cg_memstat_v1_limit(v[CG_MEMSTAT_V1_HIER_MEMSW_LIMIT]);
-	} else {
-		r = min_limit(&m->swap_limits, &memsw_limit);
-		if (r < 0)
-			return r;
-	}
-	mem->swap_accounted = true;
-	mem->swap_limit = cg_memsw_swap_limit(memsw_limit, mem->limit);
-	if (m->total_swap) {
-		if (!(found & BIT(CG_MEMSTAT_V1_SWAP)))
-			return -EBADMSG;
-		mem->swap_usage = v[CG_MEMSTAT_V1_SWAP];
-	} else {
-		r = cg_read_u64(m->swap_fd, false, &memsw_usage);
-		if (r < 0)
-			return r;
-		mem->swap_usage = sub_sat(memsw_usage, mem->usage);
-	}
-	return 0;
-}
-
-static int memory_v2(const struct resources_memory *m, const uint64_t *v, uint64_t found,
-		     struct cgroup_memory *mem)
-{
-	int r;
-
-	r = min_limit(&m->limits, &mem->limit);
-	if (r < 0)
-		return r;
-	cg_memstat_v2_apply(v, found, mem);
-	if (!m->swap_accounted)
-		return 0;
-	r = min_limit(&m->swap_limits, &mem->swap_limit);
-	if (r < 0)
-		return r;
-	r = cg_read_u64(m->swap_fd, false, &mem->swap_usage);
-	if (r < 0)
-		return r;
-	mem->swap_accounted = true;
-	return 0;
-}
-
-/* memory.stat's values: the last ones while usage is what it was when they were read, for
- * MEMINFO_MAX_AGE_NS at most; otherwise read again, and parsed again if the text changed. */
-static int stat_values(struct resources_memory *m, uint64_t usage, uint64_t *v, uint64_t *ret_found)
-{
-	size_t n = m->version == 1 ? _CG_MEMSTAT_V1_MAX : _CG_MEMSTAT_V2_MAX;
-	uint64_t now = now_ns();
-	char *text = NULL;
-	size_t len;
-	int r;
-
-	pthread_mutex_lock(&m->lock);
-	if (m->stat_text && m->stat_usage == usage && now - m->stat_read_ns < MEMINFO_MAX_AGE_NS)
-		goto cached;
-	pthread_mutex_unlock(&m->lock);
-
-	r = cg_errno(pread_whole(m->stat_fd, true, &text, &len));
-	if (r < 0)
-		return r;
-
-	pthread_mutex_lock(&m->lock);
-	m->stat_read_ns = now;
-	m->stat_usage = usage;
-	if (m->stat_text && m->stat_len == len && memcmp(m->stat_text, text, len) == 0) {
-		free(text);
-		goto cached;
-	}
-	memset(m->stat_values, 0, sizeof(m->stat_values));
-	m->stat_found = cg_parse_keyed(
-	    text, m->version == 1 ? cg_memstat_v1_keys : cg_memstat_v2_keys, m->stat_values, n);
-	free(m->stat_text);
-	m->stat_text = text;
-	m->stat_len = len;
-cached:
-	memcpy(v, m->stat_values, n * sizeof(*v));
-	*ret_found = m->stat_found;
-	pthread_mutex_unlock(&m->lock);
-	return 0;
-}
-
-int resources_memory_read(struct resources_memory *m, struct cgroup_memory *ret)
-{
-	uint64_t v[STAT_KEYS_MAX], found;
-	struct cgroup_memory mem = {};
-	int r;
-
-	r = cg_read_u64(m->usage_fd, false, &mem.usage);
-	if (r < 0)
-		return r;
-	r = stat_values(m, mem.usage, v, &found);
-	if (r < 0)
-		return r;
-	r = m->version == 1 ? memory_v1(m, v, found, &mem) : memory_v2(m, v, found, &mem);
-	if (r < 0)
-		return r;
-	*ret = mem;
-	return 0;
-}
-
-/* ---- CPU limits through open fds ---- */
-
-struct resources_cpu {
-	int cpu_version;
-	int cpuset_fd; /* the nearest level's effective CPUs; -EBADF: no cpuset */
-	/* v1: cpu.cfs_quota_us and cpu.cfs_period_us of every level that has both; v2:
-	 * cpu.max of every level (in quotas) */
-	struct fd_list quotas, periods;
-};
-
-void resources_cpu_free(struct resources_cpu *c)
-{
-	if (!c)
-		return;
-	safe_close(c->cpuset_fd);
-	fd_list_done(&c->quotas);
-	fd_list_done(&c->periods);
-	free(c);
-}
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct resources_cpu *, resources_cpu_free);
-
-static int fd_list_add(struct fd_list *l, int fd)
-{
-	int *fds = realloc(l->fds, (l->n + 1) * sizeof(*fds));
-
-	if (!fds) {
-		safe_close(fd);
-		return -ENOMEM;
-	}
-	l->fds = fds;
-	l->fds[l->n++] = fd;
-	return 0;
-}
-
-/* The file name at the nearest level from dir up to mount that has it, as an fd; -ENOENT
- * if no level has it. */
-static int open_nearest(const char *dir, const char *mount, const char *name)
-{
-	_cleanup_free_ char *d = strdup(dir);
-	size_t mountlen = strlen(mount);
-
-	if (!d)
-		return -ENOMEM;
-	do {
-		_cleanup_free_ char *path = NULL;
-		int fd;
-
-		if (asprintf(&path, "%s/%s", d, name) < 0)
-			return -ENOMEM;
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd >= 0)
-			return fd;
-		if (errno != ENOENT && errno != ENODEV)
-			return negative_errno();
-	} while (dir_up(d, mountlen));
-	return -ENOENT;
-}
-
-/* v1 keeps quota and period apart: a level counts where it has both. */
-static int open_v1_quotas(const char *dir, const char *mount, struct resources_cpu *c)
-{
-	_cleanup_free_ char *d = strdup(dir);
-	size_t mountlen = strlen(mount);
-
-	if (!d)
-		return -ENOMEM;
-	do {
-		_cleanup_close_ int q = -EBADF, p = -EBADF;
-		int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
-
-		if (dfd < 0)
-			return cg_errno(negative_errno());
-		q = open_in(dfd, "cpu.cfs_quota_us");
-		p = open_in(dfd, "cpu.cfs_period_us");
-		safe_close(dfd);
-		if (q == -ENOENT || p == -ENOENT)
-			continue;
-		if (q < 0)
-			return q;
-		if (p < 0)
-			return p;
-		r = fd_list_add(&c->quotas, TAKE_FD(q));
-		if (r < 0)
-			return r;
-		r = fd_list_add(&c->periods, TAKE_FD(p));
-		if (r < 0)
-			return r;
-	} while (dir_up(d, mountlen));
-	return 0;
-}
-
-int resources_cpu_open(const struct cgroup_layout *l, const struct cgroup *cg,
-		       struct resources_cpu **ret)
-{
-	_cleanup_(resources_cpu_freep) struct resources_cpu *c = NULL;
-	const char *set_dir = cgroup_path(cg, CGROUP_CPUSET),
-		   *cpu_dir = cgroup_path(cg, CGROUP_CPU);
-	struct cgroup_cpu probe;
-	int r;
-
-	/* As for memory: the library's read tells what the cgroup offers. */
-	r = cgroup_get_cpu(cg, &probe);
-	if (r < 0)
-		return r;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->cpuset_fd = -EBADF;
-	if (set_dir && probe.has_cpuset) {
-		const char *mount = cgroup_layout_mount(l, CGROUP_CPUSET);
-		bool v1 = cgroup_layout_version(l, CGROUP_CPUSET) == 1;
-
-		r = open_nearest(set_dir, mount,
-				 v1 ? "cpuset.effective_cpus" : "cpuset.cpus.effective");
-		if (r == -ENOENT && v1)
-			r = open_nearest(set_dir, mount, "cpuset.cpus");
-		if (r < 0)
-			return r;
-		c->cpuset_fd = r;
-	}
-	if (cpu_dir) {
-		const char *mount = cgroup_layout_mount(l, CGROUP_CPU);
-
-		c->cpu_version = cgroup_layout_version(l, CGROUP_CPU);
-		r = c->cpu_version == 1 ? open_v1_quotas(cpu_dir, mount, c)
-					: open_path_files(cpu_dir, mount, "cpu.max", &c->quotas);
-		if (r < 0)
-			return r;
-	}
-	*ret = TAKE_PTR(c);
-	return 0;
-}
-
-/* Keeps the smaller of two quotas, compared as quota/period in 128 bits. */
-static void quota_offer(struct cgroup_cpu *cpu, uint64_t quota, uint64_t period)
-{
-	if (quota == CGROUP_UNLIMITED || period == 0)
-		return;
-	if (cpu->quota_us == CGROUP_UNLIMITED ||
-	    (unsigned __int128)quota * cpu->period_us < (unsigned __int128)cpu->quota_us * period) {
-		cpu->quota_us = quota;
-		cpu->period_us = period;
-	}
-}
-
-int resources_cpu_read(const struct resources_cpu *c, struct cgroup_cpu *ret)
-{
-	struct cgroup_cpu cpu = {.quota_us = CGROUP_UNLIMITED};
-	int r;
-
-	if (c->cpuset_fd >= 0) {
-		_cleanup_free_ char *text = NULL;
-
-		r = cg_read_text(c->cpuset_fd, &text);
-		if (r < 0)
-			return r;
-		r = cpulist_parse(text, &cpu.cpuset);
-		if (r < 0)
-			return r;
-		cpu.has_cpuset = true;
-	}
-	for (size_t i = 0; i < c->quotas.n; i++) {
-		uint64_t quota, period;
-
-		if (c->cpu_version == 1) {
-			r = cg_read_u64(c->quotas.fds[i], true, &quota);
-			if (r >= 0)
-				r = cg_read_u64(c->periods.fds[i], false, &period);
-		} else {
-			_cleanup_free_ char *text = NULL;
-
-			r = cg_read_text(c->quotas.fds[i], &text);
-			if (r >= 0)
-				r = cg_parse_cpu_max(text, &quota, &period);
-		}
-		if (r < 0)
-			return r;
-		quota_offer(&cpu, quota, period);
-	}
-	if (cpu.quota_us == CGROUP_UNLIMITED)
-		cpu.period_us = 0;
-	*ret = cpu;
-	return 0;
-}
-
 /* ---- per-container state ---- */
 
 struct res_cgroup {
 	struct cgroup *cg;
-	struct resources_memory *mem; /* NULL: mem_error says why */
-	int mem_error;
-	struct resources_cpu *cpu; /* NULL: cpu_error says why */
-	int cpu_error;
+	struct cgroup_reader *reader;
 	pthread_mutex_t lock; /* history */
 	struct view_stat_history history;
 
@@ -788,9 +216,8 @@ static void res_cgroup_free(void *p)
 
 	if (!rc)
 		return;
+	cgroup_reader_free(rc->reader);
 	cgroup_free(rc->cg);
-	resources_memory_free(rc->mem);
-	resources_cpu_free(rc->cpu);
 	view_stat_history_done(&rc->history);
 	pthread_mutex_destroy(&rc->lock);
 	pthread_mutex_destroy(&rc->load_lock);
@@ -861,20 +288,13 @@ static int res_cgroup_new(const struct cgroup_layout *l, const char *owner, stru
 	pthread_mutex_init(&rc->lock, NULL);
 	pthread_mutex_init(&rc->load_lock, NULL);
 	pthread_mutex_init(&rc->memo_lock, NULL);
-	r = resources_memory_open(l, cg, &rc->mem);
-	/* Without a memory controller the other views still work; with a cgroup that is
-	 * already gone nothing does, and nothing is kept. */
-	if (r < 0 && r != -EOPNOTSUPP) {
+	/* Without a memory or CPU controller the other views still work; with a cgroup that
+	 * is already gone nothing does, and nothing is kept. */
+	r = cgroup_reader_open(cg, CGROUP_READ_MEMORY | CGROUP_READ_CPU, &rc->reader);
+	if (r < 0) {
 		res_cgroup_free(rc);
 		return r;
 	}
-	rc->mem_error = r < 0 ? r : 0;
-	r = resources_cpu_open(l, cg, &rc->cpu);
-	if (r < 0 && r != -EOPNOTSUPP) {
-		res_cgroup_free(rc);
-		return r;
-	}
-	rc->cpu_error = r < 0 ? r : 0;
 	*ret = rc;
 	return 0;
 }
@@ -960,9 +380,7 @@ static int container_memory(const struct pb_caller *c, struct res_cgroup **ret_r
 		return r;
 	if (ret_rc)
 		*ret_rc = rc;
-	if (!rc->mem)
-		return rc->mem_error;
-	return resources_memory_read(rc->mem, ret);
+	return cgroup_read_memory(rc->reader, ret);
 }
 
 static bool memory_equal(const struct cgroup_memory *a, const struct cgroup_memory *b)
@@ -1011,16 +429,12 @@ static int shown_cpus(const struct pb_caller *c, struct cpulist *ret)
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
+	r = cgroup_read_cpu(rc->reader, &cpu);
 	/* Neither cpu nor cpuset controller on this host: nothing limits the container. */
-	if (!rc->cpu && rc->cpu_error == -EOPNOTSUPP)
+	if (r == -EOPNOTSUPP)
 		cpu = (struct cgroup_cpu){.quota_us = CGROUP_UNLIMITED};
-	else if (!rc->cpu)
-		return rc->cpu_error;
-	else {
-		r = resources_cpu_read(rc->cpu, &cpu);
-		if (r < 0)
-			return r;
-	}
+	else if (r < 0)
+		return r;
 	return view_cpus(&cpu, &online, ret);
 }
 
@@ -1147,13 +561,13 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
-	r = cgroup_get_tasks(rc->cg, c->pid, &tasks);
+	r = cgroup_read_tasks(rc->reader, c->pid, &tasks, NULL);
 	if (r < 0)
 		return r;
 	r = host_read(HOST_STAT, &host, NULL);
 	if (r < 0)
 		return r;
-	r = cgroup_get_cpu_usage(rc->cg, &usage);
+	r = cgroup_read_cpu_usage(rc->reader, &usage);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&rc->lock);
@@ -1176,7 +590,7 @@ int resources_cpu_time(const struct pb_caller *c, unsigned *ret_ncpus, uint64_t 
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
-	r = cgroup_get_cpu_usage(rc->cg, &usage);
+	r = cgroup_read_cpu_usage(rc->reader, &usage);
 	if (r < 0)
 		return r;
 	*ret_ncpus = cpulist_count(&cpus);
@@ -1187,258 +601,9 @@ int resources_cpu_time(const struct pb_caller *c, unsigned *ret_ncpus, uint64_t 
 
 /* ---- proc/loadavg ---- */
 
-struct task_seen {
-	uint64_t start;
-	pid_t tid;
-};
-
-struct task_scan {
-	pid_t reader;
-	struct cgroup_tasks t;
-	size_t n, cap;
-	struct task_seen *seen;
-};
-
-/* State letter and start time (field 22) of a /proc/<tid>/stat line. */
-static int parse_stat_line(const char *text, char *ret_state, uint64_t *ret_start)
-{
-	const char *p = strrchr(text, ')');
-	unsigned long long start;
-
-	if (!p || p[1] != ' ' || !p[2])
-		return -EBADMSG;
-	p += 2;
-	*ret_state = *p;
-	/* 19 fields from the state (field 3) to starttime (field 22). */
-	for (int i = 0; i < 19; i++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EBADMSG;
-		p++;
-	}
-	if (sscanf(p, "%llu", &start) != 1)
-		return -EBADMSG;
-	*ret_start = start;
-	return 0;
-}
-
-static void scan_task(struct task_scan *s, const char *tid)
-{
-	char path[64], buf[1024], state;
-	_cleanup_close_ int fd = -EBADF;
-	uint64_t start;
-	ssize_t n;
-	pid_t t = (pid_t)atol(tid);
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	/* A thread that exited since the list was read is simply not counted. */
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	if (parse_stat_line(buf, &state, &start) < 0)
-		return;
-	s->t.total++;
-	if (t == s->reader) {
-		s->t.running++;
-		s->t.reader_seen = true;
-	} else if (state == 'R') {
-		s->t.running++;
-	} else if (state == 'D') {
-		s->t.blocked++;
-	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct task_seen *a = realloc(s->seen, cap * sizeof(*a));
-
-		if (!a)
-			return; /* the count stands; only this candidate for the last pid is lost */
-		s->seen = a;
-		s->cap = cap;
-	}
-	s->seen[s->n++] = (struct task_seen){.start = start, .tid = t};
-}
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-static int scan_dir(struct task_scan *s, int dfd, const char *list, unsigned depth)
-{
-	_cleanup_(closedirp) DIR *d = NULL;
-	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int lfd = -EBADF;
-	struct dirent *de;
-	int r, fd;
-
-	lfd = open_in(dfd, list);
-	if (lfd < 0)
-		return lfd;
-	/* tasks and cgroup.threads hand out a record per task: read on until 0. */
-	r = cg_errno(pread_whole(lfd, false, &text, NULL));
-	if (r < 0)
-		return r;
-	for (char *line = text, *eol; line && *line; line = eol) {
-		eol = strchr(line, '\n');
-		if (eol)
-			*eol++ = 0;
-		if (*line && line[strspn(line, "0123456789")] == 0)
-			scan_task(s, line);
-	}
-	if (depth >= TASKS_DEPTH_MAX)
-		return 0;
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return cg_errno(negative_errno());
-	d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return -ENOMEM;
-	}
-	while ((de = readdir(d))) {
-		_cleanup_close_ int sub = -EBADF;
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue; /* removed meanwhile */
-		r = scan_dir(s, sub, list, depth + 1);
-		if (r < 0 && r != -ENOENT)
-			return r;
-	}
-	return 0;
-}
-
-static int by_newest(const void *a, const void *b)
-{
-	const struct task_seen *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start > y->start ? -1 : 1;
-	return x->tid > y->tid ? -1 : x->tid < y->tid;
-}
-
-/* The last NSpid field of /proc/<tid>/status: the pid in the task's own pid namespace. */
-static int nspid_inner(pid_t tid, pid_t *ret)
-{
-	_cleanup_free_ char *text = NULL;
-	char path[64];
-	const char *p, *eol;
-	long v = -1;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	r = read_full_file(path, &text, NULL);
-	if (r < 0)
-		return r;
-	p = strstr(text, "\nNSpid:");
-	if (!p)
-		return -EBADMSG;
-	p += strlen("\nNSpid:");
-	eol = strchrnul(p, '\n');
-	while (p < eol) {
-		char *end;
-		long x;
-
-		p += strspn(p, " \t");
-		if (p >= eol)
-			break;
-		x = strtol(p, &end, 10);
-		if (end == p)
-			return -EBADMSG;
-		v = x;
-		p = end;
-	}
-	if (v <= 0)
-		return -EBADMSG;
-	*ret = (pid_t)v;
-	return 0;
-}
-
-static int ns_last_pid_of_daemon(pid_t *ret)
-{
-	_cleanup_free_ char *text = NULL;
-	uint64_t v;
-	int r;
-
-	r = read_full_file("/proc/sys/kernel/ns_last_pid", &text, NULL);
-	if (r < 0)
-		return r;
-	r = cg_parse_u64(text, &v);
-	if (r < 0)
-		return r;
-	*ret = (pid_t)v;
-	return 0;
-}
-
-static int last_pid(struct task_scan *s, pid_t *ret)
-{
-	uint64_t reader_ns, own_ns;
-	int r;
-
-	r = ns_get_inode(s->reader, NS_PID, &reader_ns);
-	if (r < 0)
-		return r;
-	r = ns_get_inode(getpid(), NS_PID, &own_ns);
-	if (r < 0)
-		return r;
-	if (reader_ns == own_ns)
-		return ns_last_pid_of_daemon(ret);
-
-	qsort(s->seen, s->n, sizeof(*s->seen), by_newest);
-	for (size_t i = 0; i < s->n; i++) {
-		uint64_t ns;
-
-		/* Tasks of the cgroup outside the reader's namespace (a runtime's helper in the
-		 * host's, a nested container's) have pids the reader must not see. */
-		if (ns_get_inode(s->seen[i].tid, NS_PID, &ns) < 0 || ns != reader_ns)
-			continue;
-		if (nspid_inner(s->seen[i].tid, ret) == 0)
-			return 0;
-	}
-	return nspid_inner(s->reader, ret);
-}
-
-int resources_scan_tasks(const struct cgroup_layout *l, const struct cgroup *cg, pid_t reader,
-			 struct cgroup_tasks *ret_tasks, pid_t *ret_last_pid)
-{
-	static const enum cgroup_controller order[] = {
-	    CGROUP_CPU, CGROUP_CPUACCT, CGROUP_MEMORY, CGROUP_CPUSET, CGROUP_BLKIO,
-	};
-	struct task_scan s = {.reader = reader};
-	int r = -EOPNOTSUPP;
-
-	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
-		const char *dir = cgroup_path(cg, order[i]);
-		_cleanup_close_ int dfd = -EBADF;
-
-		if (!dir)
-			continue;
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0) {
-			r = cg_errno(negative_errno());
-			break;
-		}
-		/* v2's cgroup.threads lists every thread, in domain cgroups as well. */
-		r = scan_dir(&s, dfd,
-			     cgroup_layout_version(l, order[i]) == 1 ? "tasks" : "cgroup.threads",
-			     0);
-		break;
-	}
-	if (r >= 0 && ret_last_pid)
-		r = last_pid(&s, ret_last_pid);
-	if (r >= 0)
-		*ret_tasks = s.t;
-	free(s.seen);
-	return r < 0 ? r : 0;
-}
-
 static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			   size_t *ret_len)
 {
-	const struct cgroup_layout *l;
 	struct cgroup_tasks tasks;
 	struct res_cgroup *rc;
 	struct loadavg now_load;
@@ -1448,13 +613,10 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 
 	if (is_host(c))
 		return host_read(HOST_LOADAVG, ret, ret_len);
-	r = layout_get(&l);
-	if (r < 0)
-		return r;
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
-	r = resources_scan_tasks(l, rc->cg, c->pid, &tasks, &last);
+	r = cgroup_read_tasks(rc->reader, c->pid, &tasks, &last);
 	if (r < 0)
 		return r;
 	/* A read samples nothing: the sampler does, every 5 s (resources_sampler_start()). */
@@ -1477,12 +639,12 @@ static struct {
 
 /* One sample of one cgroup's views: its running and uninterruptible tasks, at the tick's
  * time. */
-static void sample_cgroup(const struct cgroup_layout *l, struct res_cgroup *rc, uint64_t tick_ns)
+static void sample_cgroup(struct res_cgroup *rc, uint64_t tick_ns)
 {
 	struct cgroup_tasks tasks;
 
 	/* A cgroup being removed with its container: the container goes next. */
-	if (resources_scan_tasks(l, rc->cg, 0, &tasks, NULL) < 0)
+	if (cgroup_read_tasks(rc->reader, 0, &tasks, NULL) < 0)
 		return;
 	pthread_mutex_lock(&rc->load_lock);
 	/* The first tick that sees a cgroup is a sample of it already, as the kernel's next
@@ -1501,11 +663,10 @@ static void sample_container(struct container *ct, void *userdata)
 {
 	const uint64_t *tick_ns = userdata;
 	struct res_cgroup *rc, *v[RES_CGROUPS_MAX];
-	const struct cgroup_layout *l;
 	struct res_cgroups *all;
 	size_t n;
 
-	if (container_is_host(ct) || layout_get(&l) < 0 || res_cgroup_init(ct, &rc) < 0)
+	if (container_is_host(ct) || res_cgroup_init(ct, &rc) < 0)
 		return;
 	all = res_cgroups_of(ct);
 	if (!all)
@@ -1517,7 +678,7 @@ static void sample_container(struct container *ct, void *userdata)
 		v[i] = all->v[i].rc;
 	pthread_mutex_unlock(&all->lock);
 	for (size_t i = 0; i < n; i++)
-		sample_cgroup(l, v[i], *tick_ns);
+		sample_cgroup(v[i], *tick_ns);
 }
 
 static void *sampler_main(void *arg)
@@ -1591,7 +752,7 @@ static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char 
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
 		return r;
-	r = cgroup_get_io(rc->cg, &io);
+	r = cgroup_read_io(rc->reader, &io);
 	if (r < 0)
 		return r;
 	r = host_read(HOST_DISKSTATS, &host, NULL);
@@ -1607,6 +768,8 @@ int resources_diskstats_content(const struct pb_caller *c, char **ret, size_t *r
 }
 
 /* ---- sys/devices/system/cpu ---- */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			      size_t *ret_len)

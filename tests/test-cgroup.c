@@ -410,6 +410,296 @@ Test(cgroup_v2, io_and_tasks)
 	cgroup_layout_free(l);
 }
 
+/* ---- the reader: files kept open, read again on every call ---- */
+
+/* A copy of a fixture tree that a test may change; removed by reader_tmp_done(). */
+static char reader_tmp[64];
+
+static void reader_tmp_copy(const char *fixture)
+{
+	char cmd[512];
+
+	snprintf(reader_tmp, sizeof(reader_tmp), "/tmp/procbox-reader-XXXXXX");
+	cr_assert_not_null(mkdtemp(reader_tmp));
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", fixture, reader_tmp);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void reader_tmp_done(void)
+{
+	char cmd[512];
+
+	if (!reader_tmp[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", reader_tmp);
+	(void)system(cmd);
+	reader_tmp[0] = 0;
+}
+
+/* Rewrites a file of the copy in place (same inode, as the kernel's files stay). */
+static void tmp_write(const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", reader_tmp, rel);
+	f = fopen(path, "we");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_geq(fputs(text, f), 0);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* Puts a new file in the place of one (a new inode, as a removed and remade cgroup has). */
+static void tmp_replace(const char *rel, const char *text)
+{
+	char path[512], tmp[520];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", reader_tmp, rel);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "we");
+	cr_assert_not_null(f, "%s", tmp);
+	cr_assert_geq(fputs(text, f), 0);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+}
+
+#define V1_MEM "sys/fs/cgroup/memory/docker/abc/"
+#define V1_CPU "sys/fs/cgroup/cpu,cpuacct/docker/abc/"
+#define V2_CTR "sys/fs/cgroup/system.slice/docker-abc.scope/"
+
+Test(cgroup_reader, v1_reads_the_kept_files_again, .fini = reader_tmp_done)
+{
+	struct cgroup_layout *l;
+	struct cgroup *cg;
+	struct cgroup_reader *r = NULL;
+	struct cgroup_memory m;
+	struct cgroup_cpu cpu;
+	struct cgroup_cpu_usage u;
+
+	reader_tmp_copy(V1);
+	l = load_layout(reader_tmp);
+	cg = load_cgroup(l, 100);
+	cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_MEMORY | CGROUP_READ_CPU, &r), 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&m, 0xa5, sizeof(m));
+		cr_assert_eq(cgroup_read_memory(r, &m), 0);
+		cr_assert_eq(m.limit, 256 * MiB, "hierarchical_memory_limit");
+		cr_assert_eq(m.usage, 100 * MiB);
+		cr_assert(m.swap_accounted);
+		cr_assert_eq(m.swap_limit, 256 * MiB);
+		cr_assert_eq(m.swap_usage, 16 * MiB);
+		cr_assert_eq(m.anon, 50 * MiB);
+		cr_assert_eq(cgroup_read_cpu(r, &cpu), 0);
+		cr_assert(cpu.has_cpuset);
+		cr_assert(cpulist_contains(&cpu.cpuset, 2));
+		cr_assert_eq(cpu.quota_us, 50000);
+		cr_assert_eq(cpu.period_us, 100000);
+	}
+
+	/* New values in the same files: the next read has them. A changed usage re-reads
+	 * memory.stat at once. */
+	tmp_write(V1_MEM "memory.usage_in_bytes", "125829120\n");
+	tmp_write(V1_CPU "cpu.cfs_quota_us", "25000\n");
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.usage, 120 * MiB);
+	cr_assert_eq(cgroup_read_cpu(r, &cpu), 0);
+	cr_assert_eq(cpu.quota_us, 25000);
+
+	/* A file put in the place of a kept one is not followed: the reader reads what it
+	 * opened, a one-shot read the new file. */
+	tmp_replace(V1_MEM "memory.usage_in_bytes", "136314880\n");
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.usage, 120 * MiB);
+	cr_assert_eq(cgroup_get_memory(cg, &m), 0);
+	cr_assert_eq(m.usage, 130 * MiB);
+
+	/* Parts not asked for at open are opened on their first read. */
+	cr_assert_eq(cgroup_read_cpu_usage(r, &u), 0);
+	cr_assert_eq(u.n_percpu, 4);
+	cr_assert_eq(u.user_ns, 2500000000);
+	cr_assert_eq(u.system_ns, 1500000000);
+	cgroup_cpu_usage_done(&u);
+
+	cgroup_reader_free(r);
+	cgroup_free(cg);
+	cgroup_layout_free(l);
+}
+
+/* d's memory.stat has no hierarchical limit: the limit files of every level stay open. */
+Test(cgroup_reader, v1_walked_limits_are_read_again, .fini = reader_tmp_done)
+{
+	struct cgroup_layout *l;
+	struct cgroup *cg;
+	struct cgroup_reader *r = NULL;
+	struct cgroup_memory m;
+	struct cgroup_cpu cpu;
+
+	reader_tmp_copy(V1);
+	l = load_layout(reader_tmp);
+	cg = load_cgroup(l, 200);
+	cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_MEMORY | CGROUP_READ_CPU, &r), 0);
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.limit, 256 * MiB, "b's");
+	cr_assert_not(m.swap_accounted);
+	cr_assert_eq(cgroup_read_cpu(r, &cpu), 0);
+	cr_assert_eq(cpu.quota_us, 150000, "a's 1.5 CPUs");
+
+	tmp_write("sys/fs/cgroup/memory/a/memory.limit_in_bytes", "134217728\n");
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.limit, 128 * MiB, "a's, lowered");
+	cgroup_reader_free(r);
+	cgroup_free(cg);
+	cgroup_layout_free(l);
+}
+
+Test(cgroup_reader, v1_tasks_list_read_again, .fini = reader_tmp_done)
+{
+	struct cgroup_layout *l;
+	struct cgroup *cg;
+	struct cgroup_reader *r = NULL;
+	struct cgroup_tasks t;
+	char stat[512];
+
+	reader_tmp_copy(V1);
+	l = load_layout(reader_tmp);
+	cg = load_cgroup(l, 100);
+	cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_TASKS, &r), 0);
+	cr_assert_eq(cgroup_read_tasks(r, 0, &t, NULL), 0);
+	cr_assert_eq(t.total, 4);
+	cr_assert_eq(t.running, 2);
+	cr_assert_eq(t.blocked, 1);
+
+	/* 104 (D) joins abc */
+	snprintf(stat, sizeof(stat), "%s/proc/104", reader_tmp);
+	cr_assert_eq(mkdir(stat, 0755), 0);
+	tmp_write("proc/104/stat", "104 (io) D 100 100 100 0 -1 4194560 10 0 0 0 1 1 0 0 20 0 1 0 "
+				   "500 10000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 "
+				   "17 0 0 0 0 0 0\n");
+	tmp_write(V1_CPU "tasks", "100\n101\n102\n104\n");
+	cr_assert_eq(cgroup_read_tasks(r, 101, &t, NULL), 0);
+	cr_assert_eq(t.total, 5);
+	cr_assert_eq(t.running, 2, "103, and the reader 101");
+	cr_assert(t.reader_seen);
+	cr_assert_eq(t.blocked, 2);
+	cgroup_reader_free(r);
+	cgroup_free(cg);
+	cgroup_layout_free(l);
+}
+
+Test(cgroup_reader, v2_every_part, .fini = reader_tmp_done)
+{
+	struct cgroup_layout *l;
+	struct cgroup *cg;
+	struct cgroup_reader *r = NULL;
+	struct cgroup_memory m;
+	struct cgroup_cpu cpu;
+	struct cgroup_cpu_usage u;
+	struct cgroup_tasks t;
+	struct cgroup_io io;
+
+	reader_tmp_copy(V2);
+	l = load_layout(reader_tmp);
+	cg = load_cgroup(l, 100);
+	cr_assert_eq(cgroup_reader_open(cg,
+					CGROUP_READ_MEMORY | CGROUP_READ_CPU |
+					    CGROUP_READ_CPU_USAGE | CGROUP_READ_TASKS |
+					    CGROUP_READ_IO,
+					&r),
+		     0);
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.limit, 256 * MiB);
+	cr_assert(m.swap_accounted);
+	cr_assert_eq(m.swap_limit, 128 * MiB);
+	cr_assert_eq(m.swap_usage, 8 * MiB);
+	cr_assert_eq(m.slab, 5 * MiB);
+	cr_assert_eq(cgroup_read_cpu(r, &cpu), 0);
+	cr_assert_eq(cpu.quota_us, 50000);
+	cr_assert_eq(cpu.period_us, 100000);
+	cr_assert_eq(cgroup_read_cpu_usage(r, &u), 0);
+	cr_assert_eq(u.user_ns, 3000000000);
+	cgroup_cpu_usage_done(&u);
+	cr_assert_eq(cgroup_read_tasks(r, 0, &t, NULL), 0);
+	cr_assert_eq(t.total, 2);
+	cr_assert_eq(cgroup_read_io(r, &io), 0);
+	cr_assert_not_null(io_find(&io, 8, 0));
+	cr_assert_eq(io_find(&io, 8, 0)->rbytes, 1048576);
+	cgroup_io_done(&io);
+
+	tmp_write(V2_CTR "memory.swap.current", "4194304\n");
+	tmp_write(V2_CTR "cpu.max", "max 100000\n");
+	tmp_write(V2_CTR "cpu.stat",
+		  "usage_usec 5000000\nuser_usec 4000000\nsystem_usec 1000000\n");
+	tmp_write(V2_CTR "io.stat", "8:0 rbytes=2097152 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n");
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.swap_usage, 4 * MiB);
+	cr_assert_eq(cgroup_read_cpu(r, &cpu), 0);
+	cr_assert_eq(cpu.quota_us, CGROUP_UNLIMITED);
+	cr_assert_eq(cpu.period_us, 0);
+	cr_assert_eq(cgroup_read_cpu_usage(r, &u), 0);
+	cr_assert_eq(u.user_ns, 4000000000);
+	cgroup_cpu_usage_done(&u);
+	cr_assert_eq(cgroup_read_io(r, &io), 0);
+	cr_assert_not_null(io_find(&io, 8, 0));
+	cr_assert_eq(io_find(&io, 8, 0)->rbytes, 2097152);
+	cgroup_io_done(&io);
+	cgroup_reader_free(r);
+	cgroup_free(cg);
+	cgroup_layout_free(l);
+}
+
+/* Only memory is mounted: the other parts fail with EOPNOTSUPP, memory still reads. */
+Test(cgroup_reader, a_missing_controller_leaves_the_other_parts)
+{
+	static const char mi[] = "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup "
+				 "rw,memory\n";
+	struct cgroup_layout *l = NULL;
+	struct cgroup *cg = NULL;
+	struct cgroup_reader *r = NULL;
+	struct cgroup_memory m;
+	struct cgroup_cpu cpu;
+	struct cgroup_cpu_usage u;
+	struct cgroup_io io;
+
+	cr_assert_eq(cgroup_layout_parse(V1, mi, &l), 0);
+	cr_assert_eq(cgroup_resolve_text(l, "3:memory:/docker/abc\n", &cg), 0);
+	cr_assert_eq(cgroup_reader_open(cg,
+					CGROUP_READ_MEMORY | CGROUP_READ_CPU |
+					    CGROUP_READ_CPU_USAGE | CGROUP_READ_IO,
+					&r),
+		     0);
+	cr_assert_eq(cgroup_read_cpu(r, &cpu), -EOPNOTSUPP);
+	cr_assert_eq(cgroup_read_cpu_usage(r, &u), -EOPNOTSUPP);
+	cr_assert_eq(cgroup_read_io(r, &io), -EOPNOTSUPP);
+	cr_assert_eq(cgroup_read_memory(r, &m), 0);
+	cr_assert_eq(m.limit, 256 * MiB);
+	cgroup_reader_free(r);
+	cgroup_free(cg);
+	cgroup_layout_free(l);
+}
+
+/* A cgroup gone before the open: asked for at open, the open fails; opened on first read,
+ * every read fails, and keeps failing. */
+Test(cgroup_reader, a_gone_cgroup_fails_at_open_or_every_read)
+{
+	struct cgroup_layout *l = load_layout(V2);
+	struct cgroup *cg = load_cgroup(l, 400);
+	struct cgroup_reader *r = NULL;
+	struct cgroup_memory m;
+	struct cgroup_tasks t;
+
+	cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_MEMORY, &r), -ENOENT);
+	cr_assert_null(r);
+	cr_assert_eq(cgroup_reader_open(cg, 0, &r), 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(cgroup_read_memory(r, &m), -ENOENT);
+		cr_assert_eq(cgroup_read_tasks(r, 0, &t, NULL), -ENOENT);
+	}
+	cgroup_reader_free(r);
+	cgroup_free(cg);
+	cgroup_layout_free(l);
+}
+
 /* ---- cgroups that are gone ---- */
 
 static void assert_all_enoent(const struct cgroup *cg)

@@ -1213,101 +1213,20 @@ Test(resources, every_view_renders)
 
 /* ---- the memory reader on fixtures ---- */
 
-static void expect_same_memory(const char *root, pid_t pid)
-{
-	struct cgroup_layout *l = NULL;
-	struct cgroup *cg = NULL;
-	struct resources_memory *m = NULL;
-	struct cgroup_memory a, b;
-
-	cr_assert_eq(cgroup_layout_detect(root, &l), 0);
-	cr_assert_eq(cgroup_resolve_pid(l, pid, &cg), 0);
-	cr_assert_eq(cgroup_get_memory(cg, &a), 0);
-	cr_assert_eq(resources_memory_open(l, cg, &m), 0, "%s %d", root, (int)pid);
-	memset(&b, 0xa5, sizeof(b));
-	cr_assert_eq(resources_memory_read(m, &b), 0);
-	/* twice: the fds are read again from 0 */
-	memset(&b, 0xa5, sizeof(b));
-	cr_assert_eq(resources_memory_read(m, &b), 0);
-	cr_assert_eq(a.limit, b.limit, "%s %d", root, (int)pid);
-	cr_assert_eq(a.usage, b.usage);
-	cr_assert_eq(a.swap_accounted, b.swap_accounted);
-	cr_assert_eq(a.swap_limit, b.swap_limit);
-	cr_assert_eq(a.swap_usage, b.swap_usage);
-	cr_assert_eq(a.has_slab, b.has_slab);
-	cr_assert_eq(a.anon, b.anon);
-	cr_assert_eq(a.file, b.file);
-	cr_assert_eq(a.shmem, b.shmem);
-	cr_assert_eq(a.file_mapped, b.file_mapped);
-	cr_assert_eq(a.file_dirty, b.file_dirty);
-	cr_assert_eq(a.file_writeback, b.file_writeback);
-	cr_assert_eq(a.active_anon, b.active_anon);
-	cr_assert_eq(a.inactive_anon, b.inactive_anon);
-	cr_assert_eq(a.active_file, b.active_file);
-	cr_assert_eq(a.inactive_file, b.inactive_file);
-	cr_assert_eq(a.unevictable, b.unevictable);
-	cr_assert_eq(a.slab, b.slab);
-	cr_assert_eq(a.slab_reclaimable, b.slab_reclaimable);
-	cr_assert_eq(a.swapcached, b.swapcached);
-	resources_memory_free(m);
-	cgroup_free(cg);
-	cgroup_layout_free(l);
-}
-
-Test(resources_memory, agrees_with_the_library_on_fixtures)
-{
-	expect_same_memory(FIXTURES "/v1", 100); /* hierarchical limits in memory.stat */
-	expect_same_memory(FIXTURES "/v1", 200); /* limits walked up a/b/c/d */
-	expect_same_memory(FIXTURES "/v2", 100); /* swap accounting */
-	expect_same_memory(FIXTURES "/v2", 200); /* nested memory.max */
-}
-
-static void expect_same_cpu(const char *root, pid_t pid)
-{
-	struct cgroup_layout *l = NULL;
-	struct cgroup *cg = NULL;
-	struct resources_cpu *c = NULL;
-	struct cgroup_cpu a, b;
-
-	cr_assert_eq(cgroup_layout_detect(root, &l), 0);
-	cr_assert_eq(cgroup_resolve_pid(l, pid, &cg), 0);
-	cr_assert_eq(cgroup_get_cpu(cg, &a), 0);
-	cr_assert_eq(resources_cpu_open(l, cg, &c), 0, "%s %d", root, (int)pid);
-	for (int i = 0; i < 2; i++) {
-		memset(&b, 0xa5, sizeof(b));
-		cr_assert_eq(resources_cpu_read(c, &b), 0);
-		cr_assert_eq(a.has_cpuset, b.has_cpuset, "%s %d", root, (int)pid);
-		cr_assert_eq(memcmp(&a.cpuset, &b.cpuset, sizeof(a.cpuset)), 0);
-		cr_assert_eq(a.quota_us, b.quota_us, "%s %d", root, (int)pid);
-		cr_assert_eq(a.period_us, b.period_us);
-	}
-	resources_cpu_free(c);
-	cgroup_free(cg);
-	cgroup_layout_free(l);
-}
-
-Test(resources_cpu, agrees_with_the_library_on_fixtures)
-{
-	expect_same_cpu(FIXTURES "/v1", 100);
-	expect_same_cpu(FIXTURES "/v1", 200); /* quotas on a/b, a/b/c, a/b/c/d */
-	expect_same_cpu(FIXTURES "/v2", 100);
-	expect_same_cpu(FIXTURES "/v2", 200); /* cpu.max nested, cpuset at the root only */
-}
-
 Test(resources_memory, fixture_values)
 {
 	struct cgroup_layout *l = NULL;
 	struct cgroup *cg = NULL;
-	struct resources_memory *m = NULL;
+	struct cgroup_reader *m = NULL;
 	struct cgroup_memory mem;
 
 	cr_assert_eq(cgroup_layout_detect(FIXTURES "/v2", &l), 0);
 	cr_assert_eq(cgroup_resolve_pid(l, 200, &cg), 0);
-	cr_assert_eq(resources_memory_open(l, cg, &m), 0);
-	cr_assert_eq(resources_memory_read(m, &mem), 0);
+	cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_MEMORY, &m), 0);
+	cr_assert_eq(cgroup_read_memory(m, &mem), 0);
 	cr_assert_eq(mem.limit, 512 * MiB,
 		     "kubepods 1 GiB / burstable 512 MiB / pod max / ctr max");
-	resources_memory_free(m);
+	cgroup_reader_free(m);
 	cgroup_free(cg);
 	cgroup_layout_free(l);
 }
@@ -1316,13 +1235,13 @@ Test(resources_memory, a_removed_cgroup_is_enoent)
 {
 	struct cgroup_layout *l = NULL;
 	struct cgroup *cg = NULL;
-	struct resources_memory *m = NULL;
+	struct cgroup_reader *m = NULL;
 	struct cgroup_memory mem;
 
 	cr_assert_eq(cgroup_layout_detect(FIXTURES "/v1", &l), 0);
 	/* /proc/500/cgroup names docker/gone, which the fixture does not have */
 	cr_assert_eq(cgroup_resolve_pid(l, 500, &cg), 0);
-	cr_assert_eq(resources_memory_open(l, cg, &m), -ENOENT);
+	cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_MEMORY, &m), -ENOENT);
 	cgroup_free(cg);
 	cgroup_layout_free(l);
 	l = NULL;
@@ -1339,11 +1258,11 @@ Test(resources_memory, a_removed_cgroup_is_enoent)
 		snprintf(text, sizeof(text), "3:memory:%s\n",
 			 s.dir[CG_MEMORY] + strlen(cgroup_layout_mount(layout, CGROUP_MEMORY)));
 		cr_assert_eq(cgroup_resolve_text(layout, text, &cg), 0);
-		cr_assert_eq(resources_memory_open(layout, cg, &m), 0);
-		cr_assert_eq(resources_memory_read(m, &mem), 0);
+		cr_assert_eq(cgroup_reader_open(cg, CGROUP_READ_MEMORY, &m), 0);
+		cr_assert_eq(cgroup_read_memory(m, &mem), 0);
 		cr_assert_eq(rmdir(s.dir[CG_MEMORY]), 0);
-		cr_assert_eq(resources_memory_read(m, &mem), -ENOENT);
-		resources_memory_free(m);
+		cr_assert_eq(cgroup_read_memory(m, &mem), -ENOENT);
+		cgroup_reader_free(m);
 		cgroup_free(cg);
 	}
 	cgroups_teardown();
@@ -1361,6 +1280,7 @@ static void reap(pid_t pid)
 Test(resources_tasks, last_pid_is_the_readers_namespaces_never_the_hosts, .timeout = 60)
 {
 	struct cgroup *cg = NULL;
+	struct cgroup_reader *rd = NULL;
 	struct cgroup_tasks tasks, lib;
 	char text[700];
 	int up[2], pids[3];
@@ -1435,10 +1355,11 @@ Test(resources_tasks, last_pid_is_the_readers_namespaces_never_the_hosts, .timeo
 		 s.dir[CG_MEMORY] + strlen(cgroup_layout_mount(layout, CGROUP_MEMORY)),
 		 s.dir[CG_CPU] + strlen(cgroup_layout_mount(layout, CGROUP_CPU)));
 	cr_assert_eq(cgroup_resolve_text(layout, text, &cg), 0);
+	cr_assert_eq(cgroup_reader_open(cg, 0, &rd), 0);
 
 	/* Read by b (pid 1 there): the newest task there is d, pid 3; e is newer but a host
 	 * task, and its pid must not show. */
-	cr_assert_eq(resources_scan_tasks(layout, cg, pids[0], &tasks, &last), 0);
+	cr_assert_eq(cgroup_read_tasks(rd, pids[0], &tasks, &last), 0);
 	cr_assert_eq(last, 3, "last pid %d (host pids: b %d, c %d, d %d, e %d)", (int)last, pids[0],
 		     pids[1], pids[2], (int)e);
 	cr_assert_eq(tasks.total, 5u, "a, b, c, d, e");
@@ -1448,9 +1369,10 @@ Test(resources_tasks, last_pid_is_the_readers_namespaces_never_the_hosts, .timeo
 	cr_assert_eq(lib.total, tasks.total);
 
 	/* Read by a host task: the daemon's (here: our) own ns_last_pid, at least e's. */
-	cr_assert_eq(resources_scan_tasks(layout, cg, e, &tasks, &last), 0);
+	cr_assert_eq(cgroup_read_tasks(rd, e, &tasks, &last), 0);
 	cr_assert_geq(last, e);
 
+	cgroup_reader_free(rd);
 	cgroup_free(cg);
 	reap(e);
 	kill(pids[0], SIGKILL);

@@ -7,11 +7,13 @@
  * number of its running and uninterruptible tasks. The caller keeps one struct loadavg per
  * container (zero-initialised) and samples it every 5 s whether or not anyone reads:
  *
- *	r = cgroup_get_tasks(cg, 0, &tasks);
+ *	r = cgroup_read_tasks(reader, 0, &tasks, NULL);		(reader: cgroup.h)
  *	loadavg_update(&container->load, tick_ns, cgroup_tasks_active(&tasks));
  *
- * and on a read of /proc/loadavg renders what the samples made:
+ * and on a read of /proc/loadavg renders what the samples made, with the tasks and the last
+ * pid as the reading thread sees them:
  *
+ *	r = cgroup_read_tasks(reader, reader_tid, &tasks, &last_pid_in_container);
  *	r = view_loadavg(&container->load, &tasks, last_pid_in_container, &text);
  *
  * The first update starts the clock; one that comes more than a period late applies the

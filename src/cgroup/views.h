@@ -8,20 +8,21 @@
  * caller passes in. Each returns a malloc'ed NUL-terminated text in *ret, or a negative errno
  * (-EBADMSG when the host's text lacks what it must have).
  *
- * On a read of /proc/meminfo:
- *	r = cgroup_get_memory(cg, &mem);			(error: fail the read)
+ * The values come from the container's cgroup reader (cgroup.h), read afresh on every read of
+ * the view. On a read of /proc/meminfo:
+ *	r = cgroup_read_memory(reader, &mem);			(error: fail the read)
  *	r = view_meminfo(host_meminfo_text, &mem, &text);
  *
  * CPUs: one selection serves cpuinfo, stat and online, so that they agree:
- *	r = cgroup_get_cpu(cg, &cpu);
+ *	r = cgroup_read_cpu(reader, &cpu);
  *	r = cpulist_parse(host_online_text, &host_online);	(/sys/devices/system/cpu/online)
  *	r = view_cpus(&cpu, &host_online, &cpus);		(host CPUs shown, in order)
  *	r = view_cpuinfo(host_cpuinfo_text, &cpus, &text);
  *	r = view_cpu_online(&cpus, &text);			(also possible and present)
  *
  * /proc/stat, with a struct view_stat_history the caller keeps per container:
- *	r = cgroup_get_cpu_usage(cg, &usage);
- *	r = cgroup_get_tasks(cg, reader_tid, &tasks);
+ *	r = cgroup_read_cpu_usage(reader, &usage);
+ *	r = cgroup_read_tasks(reader, reader_tid, &tasks, NULL);
  *	r = view_stat(host_stat_text, &cpus, &usage, &tasks, &container->stat_history, &text);
  *	cgroup_cpu_usage_done(&usage);
  */
