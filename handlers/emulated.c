@@ -13,14 +13,14 @@
 #include "handlers/emulated.h"
 #include "handlers/nsreq.h"
 #include "handlers/sysctl_value.h"
-#include "nsenter/event.h"
+#include "nsenter/creds.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 
 enum emul_kind {
 	EMUL_HOST_RO,	  /* the host's value; nobody writes it */
 	EMUL_VALUE,	  /* per container; the kernel's value is never changed */
-	EMUL_PING_RANGE,  /* per container; applied to its netns within its gid map */
+	EMUL_PING_RANGE,  /* per container; written to the writer's netns by the writer */
 	EMUL_RANDOM_UUID, /* a fresh v4 UUID on every read */
 };
 
@@ -127,49 +127,6 @@ static int copy_text(const char *data, size_t len, char *buf, size_t size)
 	return 0;
 }
 
-/* A request into the caller's network namespace alone, with the daemon's credentials:
- * raises are procbox's doing, allowed whatever the container's root may do there. */
-static int netns_request(const struct pb_caller *c, struct nsenter_message *req,
-			 struct nsenter_message **ret)
-{
-	_cleanup_event_ struct nsenter_event *ev = NULL;
-	int r;
-
-	if (!req)
-		return -ENOMEM;
-	ev = nsenter_service_new_event(c->nsenter, c->pid, c->uid, c->gid, NS_FLAG(NS_NET), 0, req,
-				       false);
-	if (!ev) {
-		nsenter_message_free(req);
-		return -ENOMEM;
-	}
-	nsenter_event_set_caller_creds(ev, false);
-	if (c->container)
-		nsenter_event_set_tag(ev, container_serial(c->container));
-	r = nsenter_event_send_request(ev);
-	if (r < 0)
-		return r;
-	r = nsenter_event_result(ev);
-	if (r < 0)
-		return r;
-	if (ret) {
-		*ret = nsenter_event_get_response_msg(ev);
-		nsenter_event_detach_response_msg(ev);
-	}
-	return 0;
-}
-
-static struct nsenter_message *new_request(enum nsenter_msg_type t, const char *kpath)
-{
-	struct nsenter_message *m = nsenter_message_new(t);
-
-	if (m && nsenter_message_set_path(m, kpath) < 0) {
-		nsenter_message_free(m);
-		return NULL;
-	}
-	return m;
-}
-
 /* The kernel's current value as the caller would read it without procbox. */
 static int kernel_read(const struct pb_caller *c, const struct emul_spec *s, char *buf, size_t size)
 {
@@ -190,23 +147,6 @@ static int kernel_read(const struct pb_caller *c, const struct emul_spec *s, cha
 	if (r < 0)
 		return r;
 	return copy_text(data, len, buf, size);
-}
-
-/* Writes the kernel's value where it lives (the host, or the caller's netns). */
-static int kernel_write(const struct pb_caller *c, const struct emul_spec *s, const char *text)
-{
-	struct nsenter_message *req;
-	char kpath[PATH_MAX];
-
-	snprintf(kpath, sizeof(kpath), "/%s", s->path);
-	if (served_here(c, s))
-		return write_string_file(kpath, text);
-	req = new_request(NSENTER_MSG_WRITE_REQ, kpath);
-	if (req && nsenter_message_set_data(req, text, strlen(text)) < 0) {
-		nsenter_message_free(req);
-		req = NULL;
-	}
-	return netns_request(c, req, NULL);
 }
 
 /* The container's value: what it last wrote, or the kernel's value when it first read. */
@@ -332,29 +272,69 @@ int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, s
 }
 
 /*
- * Applies a written ping_group_range to the caller's own netns, narrowed to the gids its
- * user namespace maps: the kernel refuses a range naming unmapped gids (Docker writes
- * "0 2147483647" into every container), and a range beyond them would let no one more
- * ping. Narrowed further to one extent of its gid map (container_gid_clamp()): a range
- * from one extent to another would take in the host gids between them, other containers'
- * groups. Written as host gids by the daemon, which also lets "nobody" ("1 0") be set
- * where the container maps a single gid. A container sharing the host's netns keeps its value to
- * itself: the host's range is not the container's to change.
+ * The part of min..max (gids of the writer's user namespace) that lies in one extent of
+ * its gid map m, the extent holding most of it. The kernel takes any two mapped ends, and
+ * between the host gids of two extents lie other containers' and the host's groups.
+ * false if min > max or none of min..max is mapped.
+ */
+static bool clamp_to_one_extent(const struct id_map *m, uint32_t min, uint32_t max,
+				uint32_t *ret_min, uint32_t *ret_max)
+{
+	uint64_t best = 0;
+
+	if (min > max)
+		return false;
+	for (uint32_t i = 0; i < m->n; i++) {
+		const struct id_extent *e = &m->extent[i];
+		uint64_t a, b;
+
+		if (e->count == 0)
+			continue;
+		a = MAX((uint64_t)min, (uint64_t)e->first);
+		b = MIN((uint64_t)max, (uint64_t)e->first + e->count - 1);
+		if (a > b || b - a + 1 <= best)
+			continue;
+		best = b - a + 1;
+		*ret_min = (uint32_t)a;
+		*ret_max = (uint32_t)b;
+	}
+	return best > 0;
+}
+
+/*
+ * Applies a written ping_group_range to the writer's own netns, written there by an
+ * nsenter child with the writer's credentials in its namespaces, as every /proc/sys write
+ * is: the kernel decides (CAP_NET_ADMIN over the netns's owner, gids mapped in the
+ * writer's user namespace), and its refusal is the writer's answer. The range is first
+ * narrowed to one extent of the writer's gid map (clamp_to_one_extent()): Docker writes
+ * "0 2147483647" into every container, which a user namespace does not map whole. A
+ * range with nothing in the map ("nobody", min above max, or unmapped gids) goes to the
+ * kernel as written, which refuses unmapped ends (EINVAL). A writer in the host's netns
+ * keeps its value to itself: the host's range is not a container's to change.
  */
 static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s,
 			    const struct sysctl_value *v)
 {
-	char text[SYSCTL_VALUE_TEXT_MAX];
-	uint32_t a, b;
+	_cleanup_free_ char *map_text = NULL;
+	char text[SYSCTL_VALUE_TEXT_MAX], kpath[PATH_MAX], path[64];
+	uint32_t a = (uint32_t)v->field[0].abs, b = (uint32_t)v->field[1].abs;
+	struct id_map map;
+	int r;
 
 	if (caller_in_host_netns(c))
 		return 0;
-	if (container_gid_clamp(c->container, (uint32_t)v->field[0].abs, (uint32_t)v->field[1].abs,
-				&a, &b))
-		snprintf(text, sizeof(text), "%u\t%u\n", (unsigned)a, (unsigned)b);
-	else
-		snprintf(text, sizeof(text), "1\t0\n");
-	return kernel_write(c, s, text);
+	/* The map as the daemon reads it: inside gids first, the writer's own. */
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", c->pid);
+	r = read_full_file(path, &map_text, NULL);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	if (id_map_parse(map_text, &map) < 0)
+		return -EIO;
+	(void)clamp_to_one_extent(&map, a, b, &a, &b);
+	snprintf(text, sizeof(text), "%u\t%u\n", (unsigned)a, (unsigned)b);
+	snprintf(kpath, sizeof(kpath), "/%s", s->path);
+	r = nsreq_write(c, NSREQ_DEFAULT_MASK, 0, kpath, text, strlen(text), 0);
+	return r < 0 ? r : 0;
 }
 
 int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
@@ -445,8 +425,8 @@ const struct handler emulated_handlers[] = {
     EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644),
     EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644),
     EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644),
-    /* Per netns in every kernel, and still emulated: the value applied is narrowed to the
-     * container's gid map (apply_ping_range()). */
+    /* Per netns in every kernel, and still emulated: the value applied is narrowed to one
+     * extent of the writer's gid map (apply_ping_range()). */
     {
 	.path = "proc/sys/net/ipv4/ping_group_range",
 	.mode = S_IFREG | 0644,

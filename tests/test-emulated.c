@@ -312,26 +312,41 @@ static const char *box_read(const struct box *b, uid_t uid, const char *rel)
 	return out;
 }
 
-/* 0 or the negative errno the write (or the open) failed with, from coreutils' message. */
-static int box_write(const struct box *b, uid_t uid, const char *rel, const char *value)
+/* The negative errno of a failed write (or open), from the shell's or coreutils' message. */
+static int errno_of_message(const char *what, const char *out)
 {
-	char path[256], cmd[512], out[1024];
-	int st;
-
-	box_path(rel, path, sizeof(path));
-	snprintf(cmd, sizeof(cmd), "{ /usr/bin/printf '%%s\\n' '%s' > %s; } 2>&1", value, path);
-	st = box_sh(b, uid, cmd, out, sizeof(out));
-	if (st == 0)
-		return 0;
-	cr_log_info("write of '%s' to %s: %s", value, rel, out);
+	cr_log_info("%s: %s", what, out);
 	if (strstr(out, "Invalid argument"))
 		return -EINVAL;
 	if (strstr(out, "Permission denied"))
 		return -EACCES;
 	if (strstr(out, "Operation not permitted"))
 		return -EPERM;
-	cr_log_warn("write of '%s' to %s: %s", value, rel, out);
+	cr_log_warn("%s: %s", what, out);
 	return -EIO;
+}
+
+/* 0 or the negative errno the write (or the open) failed with; the shell that writes runs
+ * under wrap (a command prefix such as setpriv, or ""). */
+static int box_write_wrapped(const struct box *b, uid_t uid, const char *wrap, const char *rel,
+			     const char *value)
+{
+	char path[256], cmd[768], out[1024], what[512];
+	int st;
+
+	box_path(rel, path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "%s sh -c \"{ /usr/bin/printf '%%s\\n' '%s' > %s; } 2>&1\"",
+		 wrap, value, path);
+	st = box_sh(b, uid, cmd, out, sizeof(out));
+	if (st == 0)
+		return 0;
+	snprintf(what, sizeof(what), "write of '%s' to %s", value, rel);
+	return errno_of_message(what, out);
+}
+
+static int box_write(const struct box *b, uid_t uid, const char *rel, const char *value)
+{
+	return box_write_wrapped(b, uid, "", rel, value);
 }
 
 /* The kernel's value in the container's network namespace (as the host's root sees it). */
@@ -748,6 +763,223 @@ Test(emulated, ping_group_range)
 		box_stop(&a);
 		box_stop(&b);
 	}
+}
+
+/* What the kernel answers a write of value to its own file rel, made in the namespaces of
+ * pid (user and net) as root there, under wrap: 0 or the negative errno. */
+static int kernel_write_as(pid_t pid, const char *wrap, const char *rel, const char *value)
+{
+	char cmd[768], out[1024], what[512];
+	size_t len = 0;
+	FILE *f;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "nsenter -t %d -U -n %s sh -c \"{ /usr/bin/printf '%%s\\n' '%s' > /%s; } 2>&1\"",
+		 pid, wrap, value, rel);
+	f = popen(cmd, "re");
+	cr_assert_not_null(f);
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len] = 0;
+	st = pclose(f);
+	if (st == 0)
+		return 0;
+	snprintf(what, sizeof(what), "the kernel's answer to '%s' on %s", value, rel);
+	return errno_of_message(what, out);
+}
+
+/* The container's root without CAP_NET_ADMIN: the kernel lets no task without it over the
+ * netns's owner write the range, so procbox, which writes as the writer, may not either.
+ * Nothing is applied and nothing stored. */
+Test(emulated, ping_group_range_write_needs_the_writers_net_admin)
+{
+	static const char drop[] = "setpriv --inh-caps=-net_admin --bounding-set=-net_admin";
+	const char *rel = "proc/sys/net/ipv4/ping_group_range";
+	char hostv[64], applied[64];
+	struct box a;
+	int kernel;
+
+	start_daemon();
+	scopy(hostv, sizeof(hostv), host_read(rel));
+	box_start(&variants[0], &a);
+	cr_assert_eq(box_write(&a, 0, rel, "10 20"), 0);
+	scopy(applied, sizeof(applied), netns_read(&a, rel));
+	cr_assert_str_eq(applied, "100010\t100020");
+
+	kernel = kernel_write_as(a.init, drop, rel, "30 40");
+	cr_assert_neq(kernel, 0, "the kernel let a writer without CAP_NET_ADMIN write");
+	cr_expect_str_eq(netns_read(&a, rel), applied);
+	cr_expect_eq(box_write_wrapped(&a, 0, drop, rel, "30 40"), kernel,
+		     "the writer gets the kernel's own answer");
+	cr_expect_str_eq(netns_read(&a, rel), applied);
+	cr_expect_str_eq(box_read(&a, 0, rel), "10\t20");
+	/* the same root with its capabilities still may */
+	cr_expect_eq(box_write(&a, 0, rel, "30 40"), 0);
+	cr_expect_str_eq(netns_read(&a, rel), "100030\t100040");
+	cr_expect_str_eq(host_read(rel), hostv);
+	box_stop(&a);
+}
+
+/*
+ * A process of the container in a user namespace of its own (nested in the container's),
+ * with a network namespace of its own: it writes gids of its namespace, as the kernel
+ * reads them, and reads back from the kernel, in its namespace, the range it wrote
+ * (narrowed to its gid map).
+ */
+struct nested {
+	pid_t pid;
+	int req, resp;
+};
+
+_Noreturn static void nested_serve(pid_t init, int up, int down, int req, int resp)
+{
+	char path[64], value[128], c;
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+		_exit(10);
+	close(fd);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0)
+		_exit(11);
+	close(fd);
+	/* The container's root, which then owns the nested namespace and may map it. */
+	(void)setgroups(0, NULL);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(12);
+	prctl(PR_SET_DUMPABLE, 1);
+	if (unshare(CLONE_NEWUSER) < 0)
+		_exit(13);
+	if (xwrite(up, "u", 1) < 0 || xread(down, &c, 1) < 0)
+		_exit(14);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(15);
+	if (unshare(CLONE_NEWNET) < 0)
+		_exit(16);
+	if (xwrite(up, "r", 1) < 0)
+		_exit(17);
+	for (;;) {
+		uint32_t len;
+		int32_t r = 0;
+
+		if (xread(req, &len, sizeof(len)) < 0 || len >= sizeof(value) ||
+		    xread(req, value, len) < 0)
+			_exit(0);
+		fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (xwrite(resp, &r, sizeof(r)) < 0)
+			_exit(1);
+	}
+}
+
+static void nested_start(const struct box *b, const char *gid_map, struct nested *n)
+{
+	int req[2], resp[2], up[2], down[2];
+	char c = 0, cmd[256];
+	pid_t pid;
+
+	cr_assert_eq(pipe2(req, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(resp, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(up, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(down, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		nested_serve(b->init, up[1], down[0], req[0], resp[1]);
+	close(req[0]);
+	close(resp[1]);
+	close(up[1]);
+	close(down[0]);
+	cr_assert_eq(xread(up[0], &c, 1), 0, "the nested process failed to start");
+	/* mapped by the container's root, in the container's ids */
+	snprintf(cmd, sizeof(cmd),
+		 "echo '0 0 1' > /proc/%d/uid_map && echo '%s' > /proc/%d/gid_map", pid, gid_map,
+		 pid);
+	cr_assert_eq(box_sh(b, 0, cmd, NULL, 0), 0);
+	cr_assert_eq(xwrite(down[1], "g", 1), 0);
+	cr_assert_eq(xread(up[0], &c, 1), 0, "the nested process failed to start");
+	close(up[0]);
+	close(down[1]);
+	*n = (struct nested){.pid = pid, .req = req[1], .resp = resp[0]};
+}
+
+static int nested_write(const struct nested *n, const char *value)
+{
+	uint32_t len = (uint32_t)strlen(value);
+	int32_t r;
+
+	cr_assert_eq(xwrite(n->req, &len, sizeof(len)), 0);
+	cr_assert_eq(xwrite(n->req, value, len), 0);
+	cr_assert_eq(xread(n->resp, &r, sizeof(r)), 0);
+	return r;
+}
+
+/* The kernel's value in n's network namespace, as n's user namespace reads it ("" for the
+ * host's view). */
+static const char *nested_kernel_read(const struct nested *n, bool own_userns)
+{
+	static char out[256];
+	char cmd[256];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "nsenter -t %d %s -n cat /proc/sys/net/ipv4/ping_group_range",
+		 n->pid, own_userns ? "-U" : "");
+	f = popen(cmd, "re");
+	cr_assert_not_null(f);
+	if (!fgets(out, sizeof(out), f))
+		out[0] = 0;
+	pclose(f);
+	out[strcspn(out, "\n")] = 0;
+	return out;
+}
+
+static void nested_stop(struct nested *n)
+{
+	close(n->req);
+	close(n->resp);
+	kill(n->pid, SIGKILL);
+	while (waitpid(n->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+Test(emulated, ping_group_range_is_read_in_the_writers_user_namespace)
+{
+	const char *rel = "proc/sys/net/ipv4/ping_group_range";
+	char hostv[64];
+	struct nested n;
+	struct box a;
+
+	start_daemon();
+	scopy(hostv, sizeof(hostv), host_read(rel));
+	box_start(&variants[0], &a);
+	/* its gids 0..99 are the container's 1000..1099, the host's 101000..101099 */
+	nested_start(&a, "0 1000 100", &n);
+
+	cr_expect_eq(nested_write(&n, "0 99\n"), 0);
+	cr_expect_str_eq(nested_kernel_read(&n, true), "0\t99");
+	cr_expect_str_eq(nested_kernel_read(&n, false), "101000\t101099");
+	/* Docker's value: narrowed to the writer's own map */
+	cr_expect_eq(nested_write(&n, "0 2147483647\n"), 0);
+	cr_expect_str_eq(nested_kernel_read(&n, true), "0\t99");
+	cr_expect_eq(nested_write(&n, "10 20\n"), 0);
+	cr_expect_str_eq(nested_kernel_read(&n, true), "10\t20");
+	cr_expect_str_eq(nested_kernel_read(&n, false), "101010\t101020");
+	/* gids the writer's namespace does not map: the kernel's answer, nothing stored */
+	cr_expect_eq(nested_write(&n, "200 300\n"), -EINVAL);
+	cr_expect_str_eq(nested_kernel_read(&n, true), "10\t20");
+	cr_expect_str_eq(box_read(&a, 0, rel), "10\t20");
+	/* the container's own netns was left alone */
+	cr_expect_str_eq(netns_read(&a, rel), "1\t0");
+	cr_expect_str_eq(host_read(rel), hostv);
+	nested_stop(&n);
+	box_stop(&a);
 }
 
 /* ---- uptime, swaps ---- */

@@ -379,42 +379,6 @@ gid_t container_root_gid(const struct container *c)
 	return container_gid_to_host(c, 0);
 }
 
-bool container_gid_clamp(const struct container *c, uint32_t min, uint32_t max,
-			 uint32_t *ret_host_min, uint32_t *ret_host_max)
-{
-	uint64_t best = 0, best_a = 0, best_b = 0;
-
-	if (min > max)
-		return false;
-	for (uint32_t i = 0; i < c->gid_map.n; i++) {
-		const struct id_extent *e = &c->gid_map.extent[i];
-		uint64_t a, b;
-
-		if (e->count == 0)
-			continue;
-		a = MAX((uint64_t)min, (uint64_t)e->first);
-		b = MIN((uint64_t)max, (uint64_t)e->first + e->count - 1);
-		if (a > b)
-			continue;
-		a = e->lower_first + (a - e->first);
-		b = e->lower_first + (b - e->first);
-		/* ping_group_range holds gids up to 2^31 - 1. */
-		b = MIN(b, (uint64_t)INT32_MAX);
-		if (a > b)
-			continue;
-		if (b - a + 1 > best) {
-			best = b - a + 1;
-			best_a = a;
-			best_b = b;
-		}
-	}
-	if (best == 0)
-		return false;
-	*ret_host_min = (uint32_t)best_a;
-	*ret_host_max = (uint32_t)best_b;
-	return true;
-}
-
 struct container *container_ref(struct container *c)
 {
 	atomic_fetch_add(&c->refs, 1);

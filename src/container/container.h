@@ -84,15 +84,6 @@ gid_t container_root_gid(const struct container *c);
 uid_t container_uid_to_host(const struct container *c, uint32_t inside);
 gid_t container_gid_to_host(const struct container *c, uint32_t inside);
 /*
- * For ping_group_range: the part of the container's gids min..max that lies in one extent
- * of its gid map (the extent holding most of them), as host gids. The kernel would take
- * any two mapped ends, and between the host gids of two extents lie other containers'
- * and the host's groups. false if none of min..max is mapped.
- */
-bool container_gid_clamp(const struct container *c, uint32_t min, uint32_t max,
-			 uint32_t *ret_host_min, uint32_t *ret_host_max);
-
-/*
  * Emulated values, per container: key is the file's path. get returns -ENOENT when the
  * container has not set the key (callers then seed it from the host).
  */

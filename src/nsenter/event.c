@@ -18,7 +18,6 @@ struct nsenter_event {
 	unsigned ns_mask;
 	unsigned long clone_flags;
 	bool async;
-	bool caller_creds;
 	bool use_agent;
 	uint64_t tag;
 
@@ -50,7 +49,6 @@ struct nsenter_event *nsenter_service_new_event(struct nsenter_service *s, pid_t
 	    .ns_mask = ns_mask & NS_ALL_MASK,
 	    .clone_flags = clone_flags,
 	    .async = async,
-	    .caller_creds = true,
 	    /* An agent in the container's pid namespace would show in its `ps`; those
 	     * few requests take a one-shot child. */
 	    .use_agent = !async && !(ns_mask & NS_FLAG(NS_PID)),
@@ -60,11 +58,6 @@ struct nsenter_event *nsenter_service_new_event(struct nsenter_service *s, pid_t
 	    .sock = -EBADF,
 	};
 	return ev;
-}
-
-void nsenter_event_set_caller_creds(struct nsenter_event *ev, bool on)
-{
-	ev->caller_creds = on;
 }
 
 void nsenter_event_set_tag(struct nsenter_event *ev, uint64_t tag)
@@ -147,14 +140,12 @@ static int prepare(struct nsenter_event *ev, struct nsenter_child_params *p, str
 	pidfd = ns_pidfd_open(ev->pid);
 	if (pidfd < 0 && pidfd != -ENOSYS)
 		return pidfd;
-	if (ev->caller_creds) {
-		r = creds_read(ev->pid, &p->creds);
-		if (r < 0)
-			return r == -ENOENT ? -ESRCH : r;
-		p->has_creds = true;
-		key->has_creds = true;
-		key->creds = p->creds;
-	}
+	r = creds_read(ev->pid, &p->creds);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	p->has_creds = true;
+	key->has_creds = true;
+	key->creds = p->creds;
 	r = ns_open(pidfd, ev->pid, ev->ns_mask, p->ns_fds);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
@@ -193,12 +184,10 @@ static int quick_key(struct nsenter_event *ev, struct agent_key *key)
 			return r;
 		key->ns_ino[t] = ino == nsenter_service_own_ns(ev->svc, t) ? 0 : ino;
 	}
-	if (ev->caller_creds) {
-		r = creds_read(ev->pid, &key->creds);
-		if (r < 0)
-			return r;
-		key->has_creds = true;
-	}
+	r = creds_read(ev->pid, &key->creds);
+	if (r < 0)
+		return r;
+	key->has_creds = true;
 	return 0;
 }
 

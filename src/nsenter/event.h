@@ -25,14 +25,13 @@
  */
 struct nsenter_event;
 
-/* Takes ownership of req. The caller's credentials are applied in the child unless
- * nsenter_event_set_caller_creds(ev, false). Returns NULL on allocation failure. */
+/* Takes ownership of req. The child takes on the caller's credentials: every effect a
+ * request has in the kernel is the caller's own. Returns NULL on allocation failure. */
 struct nsenter_event *nsenter_service_new_event(struct nsenter_service *s, pid_t pid, uid_t uid,
 						gid_t gid, unsigned ns_mask,
 						unsigned long clone_flags,
 						struct nsenter_message *req, bool async);
 
-void nsenter_event_set_caller_creds(struct nsenter_event *ev, bool on);
 /* Allow a long-lived agent (default: yes for synchronous events that join no pid ns). */
 void nsenter_event_set_use_agent(struct nsenter_event *ev, bool on);
 
