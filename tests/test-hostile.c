@@ -20,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -827,6 +829,327 @@ Test(hostile, containers_never_share_emulated_values)
 	isolation(&userns_ct, "user namespaces with the same map");
 	isolation(&hostroot_ct, "host root, own pid namespaces");
 	isolation(&(struct hct_opts){.netns = true}, "host root, no pid namespace");
+	suite_stop_cleanly(&d);
+}
+
+/* ---- kernel inodes per container (fs/inodeset.h) ---- */
+
+/* Opens path in the container and sends the open file to the test (struct open_arg). */
+struct open_arg {
+	const char *path;
+	int sock;
+};
+
+static int do_open_send(const void *p, char *out, size_t outsz)
+{
+	const struct open_arg *a = p;
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (char[]){"f"}, .iov_len = 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int fd = open(a->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(out, outsz, "open: %s", strerror(errno));
+		return -1;
+	}
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(a->sock, &m, 0) != 1) {
+		snprintf(out, outsz, "sendmsg: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A file the container c opened: reads of it are served as c's (fs.c, the opener's). */
+static int ct_open(const struct hct *c, const char *path)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], out[128] = "", x;
+	struct iovec iov = {.iov_base = &x, .iov_len = 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct open_arg a = {.path = path};
+	int sv[2], fd;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	a.sock = sv[1];
+	cr_assert_eq(hct_call(c, 0, do_open_send, &a, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(recvmsg(sv[0], &m, 0), 1);
+	cr_assert_not_null(CMSG_FIRSTHDR(&m));
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+	close(sv[0]);
+	close(sv[1]);
+	return fd;
+}
+
+/* The first line of what fd holds from offset 0, by sendfile(2) (busybox cat). */
+static char *sendfile_line(int fd, char *buf, size_t size)
+{
+	int pfd[2];
+	ssize_t n;
+
+	cr_assert_eq(pipe(pfd), 0);
+	n = sendfile(pfd[1], fd, &(off_t){0}, size - 1);
+	cr_assert_gt(n, 0, "sendfile: %s", strerror(errno));
+	n = read(pfd[0], buf, (size_t)n);
+	cr_assert_gt(n, 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* The first line a private mapping shows now. */
+static char *mapped_line(const char *m, char *buf, size_t size)
+{
+	size_t n = strnlen(m, size - 1);
+
+	memcpy(buf, m, n);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static int do_stat_ino(const void *p, char *out, size_t outsz)
+{
+	struct stat st;
+
+	if (stat(p, &st) < 0)
+		return -errno;
+	snprintf(out, outsz, "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	return 0;
+}
+
+/* Events a watch got, without waiting (the reads and writes before it are done). */
+static int inotify_events(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + len;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			n++;
+			p += sizeof(*ev) + ev->len;
+		}
+	return n;
+}
+
+Test(hostile, each_container_gets_kernel_inodes_of_its_own)
+{
+	static const char panic[] = "/proc/sys/kernel/panic";
+	char src_a[256], src_b[256], host_a[256], host_b[256], ino_a[64], ino_b[64];
+	struct stat sa, sb;
+	struct hct a, b;
+	int in;
+
+	daemon_path(&d, ".inodes/ct-a/proc/sys", src_a, sizeof(src_a));
+	daemon_path(&d, ".inodes/ct-b/proc/sys", src_b, sizeof(src_b));
+	cr_assert_eq(
+	    hct_start(
+		&(struct hct_opts){.userns = true, .pidns = true, .netns = true, .procsys = src_a},
+		&a),
+	    0);
+	cr_assert_eq(
+	    hct_start(
+		&(struct hct_opts){.userns = true, .pidns = true, .netns = true, .procsys = src_b},
+		&b),
+	    0);
+
+	/* st_ino: one inode per set, from the host and in the containers */
+	daemon_path(&d, ".inodes/ct-a/proc/sys/kernel/panic", host_a, sizeof(host_a));
+	daemon_path(&d, ".inodes/ct-b/proc/sys/kernel/panic", host_b, sizeof(host_b));
+	cr_assert_eq(stat(host_a, &sa), 0);
+	cr_assert_eq(stat(host_b, &sb), 0);
+	cr_expect_neq(sa.st_ino, sb.st_ino, "the sets share inode %llu",
+		      (unsigned long long)sa.st_ino);
+	cr_assert_eq(hct_call(&a, 0, do_stat_ino, panic, ino_a, sizeof(ino_a)), 0);
+	cr_assert_eq(hct_call(&b, 0, do_stat_ino, panic, ino_b, sizeof(ino_b)), 0);
+	cr_expect_str_neq(ino_a, ino_b, "both containers see inode %s", ino_a);
+
+	/* A watch on B's inode: B's own reads show in it, A's writes never do. */
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	cr_assert_geq(in, 0);
+	cr_assert_geq(inotify_add_watch(in, host_b, IN_ALL_EVENTS), 0);
+	cr_assert_str_eq(ct_write_read(&a, panic, "41", 2, 0), "2 41");
+	cr_expect_eq(inotify_events(in), 0, "B's watch saw A's write");
+
+	cr_assert_str_eq(ct_write_read(&b, panic, "42", 2, 0), "2 42");
+	cr_expect_gt(inotify_events(in), 0, "B's watch saw nothing of B's own write");
+	close(in);
+
+	/*
+	 * The page cache. Every open empties the inode's cache (no keep_cache), so it carries
+	 * data only between files open at the same time: B's open file fills it, and a file
+	 * A opened before reads from it.
+	 */
+	{
+		int fa = ct_open(&a, panic), fb = ct_open(&b, panic);
+		char va[64], vb[64];
+		char *ma, *mb;
+
+		cr_expect_str_eq(sendfile_line(fb, vb, sizeof(vb)), "42", "B, sendfile");
+		cr_expect_str_eq(sendfile_line(fa, va, sizeof(va)), "41",
+				 "A's sendfile read what B's filled");
+		cr_expect_str_eq(sendfile_line(fb, vb, sizeof(vb)), "42",
+				 "B's sendfile read what A's filled");
+
+		/* A private mapping is filled from the cache, and refilled after another
+		 * mapping of the inode emptied it. */
+		ma = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fa, 0);
+		cr_assert_neq(ma, MAP_FAILED, "mmap: %s", strerror(errno));
+		cr_expect_str_eq(mapped_line(ma, va, sizeof(va)), "41", "A, private mmap");
+		mb = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fb, 0);
+		cr_assert_neq(mb, MAP_FAILED, "mmap: %s", strerror(errno));
+		cr_expect_str_eq(mapped_line(mb, vb, sizeof(vb)), "42", "B, private mmap");
+		cr_expect_str_eq(mapped_line(ma, va, sizeof(va)), "41",
+				 "A's mapping shows the page B's mapping read");
+		munmap(ma, 4096);
+		munmap(mb, 4096);
+		close(fa);
+		close(fb);
+	}
+	hct_stop(&a);
+	hct_stop(&b);
+	suite_stop_cleanly(&d);
+}
+
+static int do_stat_errno(const void *p, char *out, size_t outsz)
+{
+	struct stat st;
+
+	return stat(p, &st) < 0 ? -errno : 0;
+}
+
+static int stat_errno(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? errno : 0;
+}
+
+/* The names in folder path, one "name\n" each, without "." and "..". */
+static void list_names(const char *path, char *buf, size_t size)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	size_t len = 0;
+
+	cr_assert_not_null(dir, "opendir %s: %s", path, strerror(errno));
+	buf[0] = '\0';
+	while ((e = readdir(dir)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s\n",
+						e->d_name);
+	closedir(dir);
+}
+
+Test(hostile, the_inode_sets_folder_lists_nothing_and_takes_only_valid_names)
+{
+	char path[512], root[4096], set[4096], plain[256], mirrored[256], name[160];
+	struct stat st, sp;
+	struct hct a;
+
+	/* the folder is there, and lists nothing */
+	daemon_path(&d, ".inodes", path, sizeof(path));
+	cr_assert_eq(stat(path, &st), 0, "%s", strerror(errno));
+	cr_expect(S_ISDIR(st.st_mode));
+	daemon_path(&d, ".inodes/ct-1", set, sizeof(set));
+	cr_assert_eq(stat(set, &st), 0, "a set is there for the host's root");
+	list_names(path, root, sizeof(root));
+	cr_expect_str_eq(root, "", "`.inodes` lists: %s", root);
+	/* the root does not show it */
+	daemon_path(&d, "", path, sizeof(path));
+	list_names(path, root, sizeof(root));
+	cr_expect_not(strstr(root, ".inodes"), "the root lists `.inodes`");
+	/* a set mirrors the root */
+	daemon_path(&d, ".inodes/ct-1", path, sizeof(path));
+	list_names(path, set, sizeof(set));
+	cr_expect_str_eq(set, root, "a set's root lists what the root does");
+
+	/* the same file, another inode */
+	daemon_path(&d, "proc/sys/kernel/ostype", plain, sizeof(plain));
+	daemon_path(&d, ".inodes/ct-1/proc/sys/kernel/ostype", mirrored, sizeof(mirrored));
+	cr_assert_eq(stat(plain, &sp), 0);
+	cr_assert_eq(stat(mirrored, &st), 0);
+	cr_expect_neq(sp.st_ino, st.st_ino);
+	{
+		char v1[128], v2[128];
+
+		cr_assert_eq(read_line(plain, v1, sizeof(v1)), 0);
+		cr_assert_eq(read_line(mirrored, v2, sizeof(v2)), 0);
+		cr_expect_str_eq(v1, v2);
+	}
+
+	/* names */
+	memset(name, 'n', 128);
+	name[128] = '\0';
+	snprintf(path, sizeof(path), "%s/.inodes/%s", d.mnt, name);
+	cr_expect_eq(stat_errno(path), 0, "128 characters");
+	snprintf(path, sizeof(path), "%s/.inodes/%sn", d.mnt, name);
+	cr_expect_eq(stat_errno(path), EINVAL, "129 characters");
+	snprintf(path, sizeof(path), "%s/.inodes/A-z_0.9+", d.mnt);
+	cr_expect_eq(stat_errno(path), 0);
+	snprintf(path, sizeof(path), "%s/.inodes/.hidden", d.mnt);
+	cr_expect_eq(stat_errno(path), ENOENT);
+	snprintf(path, sizeof(path), "%s/.inodes/a b", d.mnt);
+	cr_expect_eq(stat_errno(path), EINVAL);
+	snprintf(path, sizeof(path), "%s/.inodes/a:b", d.mnt);
+	cr_expect_eq(stat_errno(path), EINVAL);
+	snprintf(path, sizeof(path), "%s/.inodes/caf\xc3\xa9", d.mnt);
+	cr_expect_eq(stat_errno(path), EINVAL);
+	/* no set in a set */
+	snprintf(path, sizeof(path), "%s/.inodes/ct-1/.inodes/ct-2/proc", d.mnt);
+	cr_expect_eq(stat_errno(path), ENOENT);
+
+	/* Only the host's root (and what it made) gets in, every time: the entries are
+	 * never cached for the next caller. */
+	daemon_path(&d, ".inodes/ct-1/proc/sys/kernel/ostype", path, sizeof(path));
+	cr_assert_eq(stat_errno(path), 0);
+	{
+		pid_t p = fork();
+		int status;
+
+		cr_assert_geq(p, 0);
+		if (p == 0) {
+			struct stat s;
+			char dir[256];
+
+			if (setresgid(65534, 65534, 65534) < 0 ||
+			    setresuid(65534, 65534, 65534) < 0)
+				_exit(2);
+			snprintf(dir, sizeof(dir), "%s/.inodes", d.mnt);
+			if (stat(dir, &s) == 0 || errno != EACCES)
+				_exit(3);
+			snprintf(dir, sizeof(dir), "%s/.inodes/ct-1", d.mnt);
+			if (stat(dir, &s) == 0 || errno != EACCES)
+				_exit(4);
+			if (stat(path, &s) == 0 || errno != EACCES)
+				_exit(5);
+			_exit(0);
+		}
+		cr_assert_eq(waitpid(p, &status, 0), p);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "a host user reached a set (status %#x)", status);
+	}
+	/* a container reaches nothing but its own binds: no way up to `.inodes` */
+	daemon_path(&d, ".inodes/ct-1/proc/sys", path, sizeof(path));
+	cr_assert_eq(
+	    hct_start(
+		&(struct hct_opts){.userns = true, .pidns = true, .netns = true, .procsys = path},
+		&a),
+	    0);
+	cr_expect_eq(hct_call(&a, 0, do_stat_errno, "/proc/sys/kernel/ostype", NULL, 0), 0);
+	cr_expect_neq(hct_call(&a, 0, do_stat_errno, "/proc/sys/../../.inodes", NULL, 0), 0);
+	hct_stop(&a);
 	suite_stop_cleanly(&d);
 }
 

@@ -8,6 +8,7 @@
 #include "fs/fs.h"
 #include "fs/handles.h"
 #include "fs/inode.h"
+#include "fs/inodeset.h"
 #include "handlers/tree.h"
 #include "nsenter/message.h"
 #include "util/log.h"
@@ -160,7 +161,8 @@ struct fs_req {
 	bool queued;
 	uint64_t arrived_ns;
 	const char *path;
-	char *path_owned; /* what path points to, unless it is path_copy */
+	char *path_owned; /* the node's path; path is the tree's path in it
+			   * (fs/inodeset.h), unless it is path_copy */
 	/* An open file's path, copied: the reply lets the kernel release the file, and the
 	 * slow-request log reads the path after it. Longer paths are cut. */
 	char path_copy[128];
@@ -280,7 +282,7 @@ static bool fs_req_start(struct fs_req *r, fuse_req_t req, enum usage_kind kind,
 	    .req = req,
 	    .kind = kind,
 	    .serve = serve,
-	    .path = path,
+	    .path = path ? inodeset_tree_path(path) : NULL,
 	    .path_owned = path,
 	    .arrived_ns = reqclock_now_ns(),
 	};
@@ -333,12 +335,12 @@ static int serve_lookup(struct fs_req *r)
 	struct fuse_entry_param e = {0};
 	int res;
 
-	res = tree_getattr(&r->caller, r->path, &e.attr);
+	res = inodeset_getattr(&r->caller, r->path_owned, &e.attr);
 	if (res < 0) {
 		reply_err(r->req, res);
 		return res;
 	}
-	e.ino = inode_get(fs->inodes, r->path);
+	e.ino = inode_get(fs->inodes, r->path_owned);
 	if (!e.ino) {
 		reply_err(r->req, -ENOMEM);
 		return -ENOMEM;
@@ -347,7 +349,8 @@ static int serve_lookup(struct fs_req *r)
 	/* Attributes are never cached: owners differ per container. An entry is, when
 	 * every caller has the same one. */
 	e.attr_timeout = 0;
-	/* Never an entry of the root: every walk from it is checked (fs_lookup). */
+	/* Never an entry of the root, of `.inodes` or of a set's root: every walk from
+	 * them is checked (fs_lookup). */
 	e.entry_timeout =
 	    strchr(r->path, '/') && tree_entry_shared(r->path) ? SHARED_ENTRY_TIMEOUT : 0;
 	if (fuse_reply_entry(r->req, &e) == -ENOENT)
@@ -370,13 +373,16 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return reply_err(req, -ENOENT);
 	/* The mount's root is the way in for the host's root only: runtimes and procbox
 	 * attach bind its folders into containers as the host's root, and containers walk
-	 * from those. A host user who made a user namespace of its own gets nothing here. */
-	if (parent == FUSE_ROOT_ID) {
+	 * from those. A host user who made a user namespace of its own gets nothing here.
+	 * `.inodes` and every set's root in it are ways in too (fs/inodeset.h). */
+	if (inodeset_is_gate(ppath)) {
 		int ok = container_caller_made_by_host_root(fuse_req_ctx(req)->pid,
 							    fuse_req_ctx(req)->uid);
 
 		if (ok <= 0)
 			return reply_err(req, ok < 0 ? ok : -EACCES);
+		if (inodeset_is_folder(ppath) && (ok = inodeset_name_check(name)) < 0)
+			return reply_err(req, ok);
 	}
 	if (fs_req_start(&r, req, USAGE_LOOKUP, serve_lookup, child_path(ppath, name)))
 		admit(&r);
@@ -400,7 +406,7 @@ static int serve_getattr(struct fs_req *r)
 	struct stat st;
 	int res;
 
-	res = tree_getattr(&r->caller, r->path, &st);
+	res = inodeset_getattr(&r->caller, r->path_owned, &st);
 	if (res < 0) {
 		reply_err(r->req, res);
 		return res;
@@ -484,7 +490,7 @@ static int serve_opendir(struct fs_req *r)
 		d->charged = container_ref(r->caller.container);
 		/* The listing is taken once, at opendir: a reader that reads in pieces sees
 		 * one consistent folder. */
-		res = tree_readdir(&r->caller, r->path, &d->e, &d->n);
+		res = inodeset_readdir(&r->caller, r->path_owned, &d->e, &d->n);
 	}
 	if (res < 0) {
 		dir_handle_free(d);
@@ -526,7 +532,7 @@ static int dir_adopt(fuse_req_t req, fuse_ino_t ino, uint64_t fh, struct dir_han
 			d->charged = container_ref(c.container);
 	}
 	if (r >= 0)
-		r = tree_readdir(&c, path, &d->e, &d->n);
+		r = inodeset_readdir(&c, path, &d->e, &d->n);
 	caller_put(&c);
 	if (r < 0) {
 		dir_handle_free(d);
@@ -670,7 +676,7 @@ static int file_of(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, st
 	r = caller_get(req, &c);
 	if (r < 0)
 		return r;
-	r = tree_open(&c, path, fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC), &f);
+	r = tree_open(&c, inodeset_tree_path(path), fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC), &f);
 	caller_put(&c);
 	if (r < 0)
 		return r;
