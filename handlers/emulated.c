@@ -393,10 +393,6 @@ int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf
 	pthread_mutex_unlock(&store_lock);
 	if (r < 0)
 		return r;
-
-	pthread_mutex_lock(&f->lock);
-	f->snap_valid = false;
-	pthread_mutex_unlock(&f->lock);
 	return (int)size;
 }
 

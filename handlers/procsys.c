@@ -700,10 +700,6 @@ static int procsys_write(const struct pb_caller *c, struct pb_file *f, const cha
 	r = check_writable(c, rel);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&f->lock);
-	/* A write makes the next read start afresh. */
-	f->snap_valid = false;
-	pthread_mutex_unlock(&f->lock);
 
 	/* Never through a kept fd: the kernel checks some writes against the writing task
 	 * (capable(CAP_NET_ADMIN) before loading a congestion control module), and here

@@ -119,9 +119,6 @@ static int net_write(const struct pb_caller *c, struct pb_file *f, const char *b
 {
 	char kpath[PATH_MAX];
 
-	pthread_mutex_lock(&f->lock);
-	f->snap_valid = false;
-	pthread_mutex_unlock(&f->lock);
 	/* Never through an fd in the daemon: the kernel checks these writes against the
 	 * writing task (capable(CAP_NET_ADMIN) for rps_cpus, xps_cpus and tx_maxrate,
 	 * ns_capable() over the netns's owner for mtu and flags), and the daemon is the

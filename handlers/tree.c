@@ -475,11 +475,19 @@ int tree_read(const struct pb_caller *c, struct pb_file *f, char *buf, size_t si
 int tree_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 	       off_t off)
 {
+	int r;
+
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
 	if (!f->h->write)
 		return -EACCES;
-	return f->h->write(c, f, buf, size, off);
+	r = f->h->write(c, f, buf, size, off);
+	/* Whatever the write did, the next read starts afresh: a reader that writes
+	 * and reads on sees what it wrote, not the snapshot from before. */
+	pthread_mutex_lock(&f->lock);
+	f->snap_valid = false;
+	pthread_mutex_unlock(&f->lock);
+	return r;
 }
 
 void tree_release(struct pb_file *f)
