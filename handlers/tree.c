@@ -150,6 +150,19 @@ int tree_init(void)
 	return 0;
 }
 
+int tree_init_table(const struct handler *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = tree_add(&rows[i]);
+
+		if (r < 0) {
+			tree_free();
+			return r;
+		}
+	}
+	return 0;
+}
+
 static void tnode_free(struct tnode *n)
 {
 	for (size_t i = 0; i < n->n_child; i++) {

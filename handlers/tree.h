@@ -13,6 +13,9 @@
  */
 
 int tree_init(void);
+/* The trie of these rows alone, as given: no family's init, no probe of the host. For
+ * tests of the dispatch itself; tree_free() ends it. */
+int tree_init_table(const struct handler *rows, size_t n);
 void tree_free(void);
 
 /* Validates a name from a lookup: not empty, ".", "..", no '/', at most 255 bytes. */
