@@ -103,19 +103,10 @@ static bool is_per_container(const struct emul_spec *s)
 	return s->kind == EMUL_VALUE || s->kind == EMUL_PING_RANGE;
 }
 
-static bool caller_in_host_netns(const struct pb_caller *c)
-{
-	uint64_t mine, host;
-
-	if (ns_get_inode(c->pid, NS_NET, &mine) < 0 || ns_get_inode(getpid(), NS_NET, &host) < 0)
-		return false;
-	return mine == host;
-}
-
 /* Whether the kernel file is read and written here, in the daemon's namespaces. */
 static bool served_here(const struct pb_caller *c, const struct emul_spec *s)
 {
-	return s->scope == SCOPE_HOST || caller_in_host_netns(c);
+	return s->scope == SCOPE_HOST || pb_caller_ns_is_host(c, NS_NET) > 0;
 }
 
 static int copy_text(const char *data, size_t len, char *buf, size_t size)
@@ -135,7 +126,7 @@ static int kernel_read(const struct pb_caller *c, const struct emul_spec *s, cha
 	size_t len = 0;
 	int r;
 
-	snprintf(kpath, sizeof(kpath), "/%s", s->path);
+	pb_kernel_path(s->path, kpath, sizeof(kpath));
 	if (served_here(c, s))
 		r = read_full_file(kpath, &data, &len);
 	else
@@ -208,7 +199,7 @@ int emulated_getattr(const struct pb_caller *c, const char *path, struct stat *s
 	/* Absent from this kernel (module not loaded, feature not built): absent here too,
 	 * unless there is a default to show. Netns entries sit in folders the caller's
 	 * netns lookup has already found. */
-	snprintf(kpath, sizeof(kpath), "/%s", path);
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	if (s->scope == SCOPE_HOST && !s->fallback && access(kpath, F_OK) < 0)
 		return -ENOENT;
 	pb_default_stat(c, S_IFREG | s->mode, st);
@@ -242,8 +233,7 @@ int emulated_open(const struct pb_caller *c, struct pb_file *f)
 	if (s->kind == EMUL_RANDOM_UUID && acc != O_RDONLY)
 		/* The container's root opens it, and learns on write that it cannot. */
 		return pb_caller_is_root(c) ? 0 : -EACCES;
-	if (acc != O_RDONLY && is_per_container(s) &&
-	    (!c->container || container_is_host(c->container)))
+	if (acc != O_RDONLY && is_per_container(s) && pb_caller_is_host(c))
 		return -EACCES;
 	return check_access(c, s->mode, acc);
 }
@@ -258,7 +248,7 @@ int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, s
 		return -ENOENT;
 	if (s->kind == EMUL_RANDOM_UUID)
 		r = random_uuid(text, sizeof(text));
-	else if (s->kind == EMUL_HOST_RO || !c->container || container_is_host(c->container))
+	else if (s->kind == EMUL_HOST_RO || pb_caller_is_host(c))
 		r = kernel_read(c, s, text, sizeof(text));
 	else
 		r = container_current(c, s, text, sizeof(text));
@@ -321,7 +311,7 @@ static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s
 	struct id_map map;
 	int r;
 
-	if (caller_in_host_netns(c))
+	if (pb_caller_ns_is_host(c, NS_NET) > 0)
 		return 0;
 	/* The map as the daemon reads it: inside gids first, the writer's own. */
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", c->pid);
@@ -332,7 +322,7 @@ static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s
 		return -EIO;
 	(void)clamp_to_one_extent(&map, a, b, &a, &b);
 	snprintf(text, sizeof(text), "%u\t%u\n", (unsigned)a, (unsigned)b);
-	snprintf(kpath, sizeof(kpath), "/%s", s->path);
+	pb_kernel_path(s->path, kpath, sizeof(kpath));
 	r = nsreq_write(c, NSREQ_DEFAULT_MASK, 0, kpath, text, strlen(text), 0);
 	return r < 0 ? r : 0;
 }
@@ -349,8 +339,7 @@ int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf
 		return -ENOENT;
 	if (s->kind == EMUL_RANDOM_UUID)
 		return -EPERM;
-	if (!is_per_container(s) || !c->container || container_is_host(c->container) ||
-	    !pb_caller_is_root(c))
+	if (!is_per_container(s) || pb_caller_is_host(c) || !pb_caller_is_root(c))
 		return -EACCES;
 	if (size > INT_MAX)
 		return -EINVAL;

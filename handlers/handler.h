@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "container/container.h"
+#include "nsenter/namespaces.h"
 #include "nsenter/service.h"
 
 /*
@@ -89,3 +90,14 @@ void pb_default_stat(const struct pb_caller *c, mode_t mode, struct stat *st);
 
 /* True if the caller is its container's root (uid 0 inside), as the kernel sees it. */
 bool pb_caller_is_root(const struct pb_caller *c);
+
+/* True if the caller is the host's: no container, or the host's own. Such a caller sees the
+ * kernel's files as they are. */
+bool pb_caller_is_host(const struct pb_caller *c);
+
+/* 1 if the caller's namespace of type t is the daemon's (the host's), 0 if it has its own,
+ * or a negative errno (the caller is gone). */
+int pb_caller_ns_is_host(const struct pb_caller *c, enum ns_type t);
+
+/* The kernel's file for a path below the mount root: "/" + path. Returns buf. */
+const char *pb_kernel_path(const char *path, char *buf, size_t size);

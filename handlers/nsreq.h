@@ -4,6 +4,7 @@
 #include "handlers/handler.h"
 #include "nsenter/message.h"
 #include "nsenter/namespaces.h"
+#include "util/fileio.h"
 
 /* The namespaces a request for a container's kernel files joins: all but mount and pid
  * (mount: the child must read the kernel's files, not the container's procbox mounts;
@@ -44,5 +45,11 @@ int nsreq_readdir(const struct pb_caller *c, unsigned mask, unsigned long clone_
 int nsreq_readlink(const struct pb_caller *c, unsigned mask, unsigned long clone_flags,
 		   const char *kpath, char *buf, size_t size);
 
-/* Reads a whole kernel file through an fd opened in a container (pread from 0). */
-int nsreq_read_fd(int fd, char **ret, size_t *ret_len);
+/* Reads a whole kernel file through an fd opened in a container (pread from 0), at most
+ * what one message carries: procfs and sysfs hand over all there is at once when the
+ * buffer is large enough, so a short read is the end. */
+static inline int nsreq_read_fd(int fd, char **ret, size_t *ret_len)
+{
+	return read_full_fd_at_most(fd, READ_FROM_START | READ_ONE_RECORD | READ_TRUNCATE,
+				    NSENTER_MSG_MAX_DATA, ret, ret_len);
+}

@@ -283,16 +283,6 @@ static const char *rel_of(const char *path)
 	return path[n] == '/' ? path + n + 1 : path + n;
 }
 
-/* Whether the caller's namespace of type t is its own, not the host's. */
-static bool caller_has_own(const struct pb_caller *c, enum ns_type t)
-{
-	uint64_t mine, host;
-
-	if (ns_get_inode(c->pid, t, &mine) < 0 || ns_get_inode(getpid(), t, &host) < 0)
-		return false;
-	return mine != host;
-}
-
 /*
  * Writes reach the kernel only for values of a namespace the caller has to itself. A
  * container whose root is the host's uid 0 passes every kernel check on host-wide
@@ -302,7 +292,8 @@ static int check_writable(const struct pb_caller *c, const char *rel)
 {
 	enum ns_type t = procsys_namespace_of(rel);
 
-	if (t == _NS_TYPE_MAX || strcmp(rel, "kernel/cad_pid") == 0 || !caller_has_own(c, t))
+	if (t == _NS_TYPE_MAX || strcmp(rel, "kernel/cad_pid") == 0 ||
+	    pb_caller_ns_is_host(c, t) != 0)
 		return -EACCES;
 	return 0;
 }
@@ -510,16 +501,11 @@ static int ns_key(pid_t pid, const char *rel, uint64_t *ret)
 	return ns_get_inode(pid, t, ret);
 }
 
-static void kpath_of(const char *path, char *buf, size_t size)
-{
-	snprintf(buf, size, "/%s", path);
-}
-
 static int procsys_getattr(const struct pb_caller *c, const char *path, struct stat *st)
 {
 	char kpath[PATH_MAX];
 
-	kpath_of(path, kpath, sizeof(kpath));
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	return nsreq_stat(c, NSREQ_DEFAULT_MASK, 0, kpath, st);
 }
 
@@ -527,7 +513,7 @@ static int procsys_readdir(const struct pb_caller *c, const char *path, struct p
 {
 	char kpath[PATH_MAX];
 
-	kpath_of(path, kpath, sizeof(kpath));
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	return nsreq_readdir(c, NSREQ_DEFAULT_MASK, 0, kpath, d);
 }
 
@@ -545,7 +531,7 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 			return r;
 	}
 	if (resolved_at_read(rel)) {
-		kpath_of(f->path, kpath, sizeof(kpath));
+		pb_kernel_path(f->path, kpath, sizeof(kpath));
 		/* A permission probe: the caller learns of EACCES at open, as with the
 		 * kernel's file. A user-namespaced root may still set its hostname with
 		 * sethostname(2), tried on write. */
@@ -563,14 +549,14 @@ static int procsys_open(const struct pb_caller *c, struct pb_file *f)
 			f->fd = fd_cache_get(f->path, ino, ino ? 0 : owner);
 			if (f->fd >= 0)
 				return 0;
-			kpath_of(f->path, kpath, sizeof(kpath));
+			pb_kernel_path(f->path, kpath, sizeof(kpath));
 			r = nsreq_open(c, mask_for(rel), 0, kpath, O_RDONLY, true, &f->fd);
 			if (r >= 0 && fstat(f->fd, &st) == 0 && (st.st_mode & S_IROTH))
 				fd_cache_put(f->path, ino, owner, f->fd);
 			return r;
 		}
 	}
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	if (acc == O_WRONLY)
 		/* a permission probe: writes go through the agent (procsys_write()) */
 		return nsreq_open(c, mask_for(rel), 0, kpath, acc | (f->flags & O_TRUNC), false,
@@ -661,7 +647,7 @@ static int reopen(const struct pb_caller *c, struct pb_file *f, int err)
 	r = caller_known(c, &known);
 	if (r < 0)
 		return r;
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	r = nsreq_reopen(&known, mask_for(rel), 0, kpath, open_flags(f), &f->fd);
 	caller_done(c, &known);
 	return r;
@@ -684,7 +670,7 @@ static int procsys_content(const struct pb_caller *c, struct pb_file *f, char **
 	r = caller_known(c, &known);
 	if (r < 0)
 		return r;
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	r = nsreq_read(&known, mask_for(rel_of(f->path)), 0, kpath, ret, ret_len);
 	caller_done(c, &known);
 	return r;
@@ -704,7 +690,7 @@ static int procsys_write(const struct pb_caller *c, struct pb_file *f, const cha
 	/* Never through a kept fd: the kernel checks some writes against the writing task
 	 * (capable(CAP_NET_ADMIN) before loading a congestion control module), and here
 	 * that would be the daemon. The agent writes with the writer's credentials. */
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	r = nsreq_write(c, mask_for(rel), 0, kpath, buf, size, off);
 	if (r == -EACCES && procsys_namespace_of(rel) == NS_UTS) {
 		struct nsenter_message *req = nsenter_message_new(NSENTER_MSG_SETHOSTNAME_REQ);
@@ -727,7 +713,7 @@ static int procsys_readlink(const struct pb_caller *c, const char *path, char *b
 {
 	char kpath[PATH_MAX];
 
-	kpath_of(path, kpath, sizeof(kpath));
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	return nsreq_readlink(c, NSREQ_DEFAULT_MASK, 0, kpath, buf, size);
 }
 

@@ -21,11 +21,6 @@
 
 #define UUID_LEN 36
 
-static bool is_host(const struct pb_caller *c)
-{
-	return !c->container || container_is_host(c->container);
-}
-
 /* ---- sys/kernel/{config,debug,tracing,security} ---- */
 
 static int kernel_dir_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)
@@ -39,32 +34,18 @@ static int kernel_dir_readdir(const struct pb_caller *c, const char *path, struc
 
 /* ---- sys/devices/virtual/net ---- */
 
-static bool caller_in_host_netns(const struct pb_caller *c)
-{
-	uint64_t mine, host;
-
-	if (ns_get_inode(c->pid, NS_NET, &mine) < 0 || ns_get_inode(getpid(), NS_NET, &host) < 0)
-		return false;
-	return mine == host;
-}
-
 /* A caller in its own netns is served by a sysfs mounted in it, in a mount namespace of the
  * nsenter child's own; one in the host's netns by the host's sysfs. */
 static unsigned long net_clone_flags(const struct pb_caller *c)
 {
-	return caller_in_host_netns(c) ? 0 : CLONE_NEWNS;
-}
-
-static void kpath_of(const char *path, char *buf, size_t size)
-{
-	snprintf(buf, size, "/%s", path);
+	return pb_caller_ns_is_host(c, NS_NET) > 0 ? 0 : CLONE_NEWNS;
 }
 
 static int net_getattr(const struct pb_caller *c, const char *path, struct stat *st)
 {
 	char kpath[PATH_MAX];
 
-	kpath_of(path, kpath, sizeof(kpath));
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	return nsreq_stat(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, st);
 }
 
@@ -72,7 +53,7 @@ static int net_readdir(const struct pb_caller *c, const char *path, struct pb_di
 {
 	char kpath[PATH_MAX];
 
-	kpath_of(path, kpath, sizeof(kpath));
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	return nsreq_readdir(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, d);
 }
 
@@ -80,7 +61,7 @@ static int net_readlink(const struct pb_caller *c, const char *path, char *buf, 
 {
 	char kpath[PATH_MAX];
 
-	kpath_of(path, kpath, sizeof(kpath));
+	pb_kernel_path(path, kpath, sizeof(kpath));
 	return nsreq_readlink(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, buf, size);
 }
 
@@ -90,7 +71,7 @@ static int net_open(const struct pb_caller *c, struct pb_file *f)
 	char kpath[PATH_MAX];
 	int r;
 
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	/* Opened by the child with the caller's credentials, so the kernel decides who may
 	 * read or write. A write-only open is a permission probe: writes go through the
 	 * child (net_write()); the fd kept for reads is read-only, and keeps its sysfs (and
@@ -110,7 +91,7 @@ static int net_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 
 	if (f->fd >= 0)
 		return nsreq_read_fd(f->fd, ret, ret_len);
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	return nsreq_read(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, ret, ret_len);
 }
 
@@ -123,7 +104,7 @@ static int net_write(const struct pb_caller *c, struct pb_file *f, const char *b
 	 * writing task (capable(CAP_NET_ADMIN) for rps_cpus, xps_cpus and tx_maxrate,
 	 * ns_capable() over the netns's owner for mtu and flags), and the daemon is the
 	 * host's root. The child writes with the writer's credentials. */
-	kpath_of(f->path, kpath, sizeof(kpath));
+	pb_kernel_path(f->path, kpath, sizeof(kpath));
 	return nsreq_write(c, NSREQ_DEFAULT_MASK, net_clone_flags(c), kpath, buf, size, off);
 }
 
@@ -338,7 +319,7 @@ static int product_uuid_content(const struct pb_caller *c, struct pb_file *f, ch
 	uint64_t id[3];
 
 	pthread_once(&host_uuid_once, uuid_load);
-	if (is_host(c)) {
+	if (pb_caller_is_host(c)) {
 		if (host_uuid_error < 0)
 			return host_uuid_error;
 		r = snprintf(buf, sizeof(buf), "%s\n", host_uuid);

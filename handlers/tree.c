@@ -10,6 +10,7 @@
 #include "handlers/families.h"
 #include "handlers/procsys.h"
 #include "handlers/tree.h"
+#include "util/array.h"
 #include "util/macro.h"
 
 struct tnode {
@@ -236,6 +237,31 @@ bool pb_caller_is_root(const struct pb_caller *c)
 	return c->container && c->uid == container_root_uid(c->container);
 }
 
+bool pb_caller_is_host(const struct pb_caller *c)
+{
+	return !c->container || container_is_host(c->container);
+}
+
+int pb_caller_ns_is_host(const struct pb_caller *c, enum ns_type t)
+{
+	uint64_t mine, host;
+	int r;
+
+	r = ns_get_inode(c->pid, t, &mine);
+	if (r < 0)
+		return r;
+	r = ns_get_inode(getpid(), t, &host);
+	if (r < 0)
+		return r;
+	return mine == host;
+}
+
+const char *pb_kernel_path(const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "/%s", path);
+	return buf;
+}
+
 bool tree_entry_shared(const char *path)
 {
 	const struct handler *h;
@@ -277,14 +303,8 @@ int pb_dir_add(struct pb_dir *d, const char *name, mode_t type)
 	for (size_t i = 0; i < d->n; i++)
 		if (strcmp(d->e[i].name, name) == 0)
 			return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 32;
-		struct tree_dirent *e = realloc(d->e, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		d->e = e;
-		d->cap = cap;
-	}
+	if (ARRAY_GROW(d->e, d->cap, d->n, 32) < 0)
+		return -ENOMEM;
 	d->e[d->n].name = strdup(name);
 	if (!d->e[d->n].name)
 		return -ENOMEM;
@@ -371,7 +391,7 @@ int tree_open(const struct pb_caller *c, const char *path, int flags, struct pb_
 	resolve(path, &n, &h);
 	if (!h) {
 		if (n)
-			return (flags & O_ACCMODE) == O_RDONLY ? -EISDIR : -EISDIR;
+			return -EISDIR;
 		return -ENOENT;
 	}
 	if (n && n->h == h && S_ISDIR(h->mode) && !h->subtree)

@@ -12,11 +12,6 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 
-static bool is_host(const struct pb_caller *c)
-{
-	return !c->container || container_is_host(c->container);
-}
-
 int uptime_format(double now_s, double start_s, unsigned ncpus, double busy_s, char *buf,
 		  size_t size)
 {
@@ -41,7 +36,7 @@ static int uptime_content(const struct pb_caller *c, struct pb_file *f, char **r
 	long tck;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return read_full_file("/proc/uptime", ret, ret_len);
 	/* Without a cgroup to read (no cpuacct controller, a cgroup being removed) the age is
 	 * still right: idle then counts one CPU never busy. */

@@ -719,8 +719,13 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warn(r, "Cannot start the load average sampler: %m");
 	hk = (struct housekeeping){.fs = &fs, .mountpoint = o.mountpoint};
-	if (pthread_create(&housekeeping, NULL, housekeeping_main, &hk) == 0)
-		housekeeping_running = true;
+	/* Without it ended containers would never be released, nor children stopped. */
+	r = -pthread_create(&housekeeping, NULL, housekeeping_main, &hk);
+	if (r < 0) {
+		log_error(r, "Failed to start the housekeeping thread: %m");
+		goto out_unmount;
+	}
+	housekeeping_running = true;
 
 	loop = fuse_loop_cfg_create();
 	if (!loop)

@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include "attach/attach.h"
-#include "attach/mountinfo.h"
 #include "attach/nsmount.h"
 #include "attach/oci.h"
 #include "attach/restart.h"
@@ -39,6 +38,7 @@
 #include "lib/testns.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
 /* ---------- mountinfo ---------- */
 

@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "attach/attach.h"
-#include "attach/mountinfo.h"
 #include "attach/restart.h"
 #include "nsenter/namespaces.h"
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 
@@ -116,17 +117,10 @@ static void disk_points_init(void)
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
-		char **nn;
-
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			nn = reallocarray(names, cap ? cap * 2 : 32, sizeof(*names));
-			if (!nn)
-				break;
-			names = nn;
-			cap = cap ? cap * 2 : 32;
-		}
+		if (ARRAY_GROW(names, cap, n, 32) < 0)
+			break;
 		names[n] = strdup(de->d_name);
 		if (!names[n])
 			break;
@@ -243,26 +237,6 @@ static void items_close(struct attach_item *items, size_t n)
 		items[i].op.tree_fd = safe_close(items[i].op.tree_fd);
 }
 
-/* A detached copy of the daemon's mount at path; closing it unmounts it again unless it
- * was moved somewhere. */
-static int open_served_tree(const char *mountpoint, const char *path, int *ret_fd, mode_t *ret_type)
-{
-	_cleanup_close_ int fd = -EBADF;
-	char full[PATH_MAX];
-	struct stat st;
-
-	if ((size_t)snprintf(full, sizeof(full), "%s/%s", mountpoint, path) >= sizeof(full))
-		return -ENAMETOOLONG;
-	fd = open_tree(AT_FDCWD, full, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	*ret_type = st.st_mode & S_IFMT;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
 int attach_container(const char *mountpoint, pid_t pid, const char *base, struct attach_item *items)
 {
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
@@ -276,12 +250,13 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, struct
 		return negative_errno();
 	devs.live = st.st_dev;
 	for (size_t i = 0; i < n_items; i++) {
-		r = open_served_tree(mountpoint, items[i].source, &items[i].op.tree_fd,
-				     &items[i].op.tree_type);
-		if (r < 0)
+		r = nsmount_clone_tree(mountpoint, items[i].source, &items[i].op.tree_type);
+		if (r < 0) {
 			items[i].serve_error = r;
-		else
+		} else {
+			items[i].op.tree_fd = r;
 			ops[n++] = items[i].op;
+		}
 	}
 	r = n > 0 ? nsmount_run(pid, base, &devs, ops, n, ATTACH_TIMEOUT_MS) : 0;
 	for (size_t i = 0, k = 0; r >= 0 && i < n_items; i++)

@@ -17,7 +17,6 @@
 
 #include "attach/attach.h"
 #include "attach/entry.h"
-#include "attach/mountinfo.h"
 #include "attach/oci.h"
 #include "attach/restart.h"
 #include "attach/runc.h"
@@ -26,6 +25,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
 #define RUNC_WRAPPER_NAME "procbox-runc"
 

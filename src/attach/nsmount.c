@@ -22,11 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attach/mountinfo.h"
 #include "attach/nsmount.h"
 #include "nsenter/namespaces.h"
+#include "util/array.h"
 #include "util/fdutil.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
 /* Linux 6.5; the build's headers may be older than the kernel. */
 #ifndef MOVE_MOUNT_BENEATH
@@ -71,6 +72,27 @@ const char *nsmount_outcome_to_string(enum nsmount_outcome o)
 	};
 
 	return (size_t)o < ELEMENTSOF(names) ? names[o] : NULL;
+}
+
+int nsmount_clone_tree(const char *mountpoint, const char *path, mode_t *ret_type)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char full[PATH_MAX];
+	struct stat st;
+	int n;
+
+	path += strspn(path, "/");
+	n = *path ? snprintf(full, sizeof(full), "%s/%s", mountpoint, path)
+		  : snprintf(full, sizeof(full), "%s", mountpoint);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return -ENAMETOOLONG;
+	fd = open_tree(AT_FDCWD, full, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	*ret_type = st.st_mode & S_IFMT;
+	return TAKE_FD(fd);
 }
 
 static bool is_fuse(const struct mountinfo_entry *e)
@@ -627,15 +649,8 @@ size_t nsmount_reap_abandoned(void)
 
 static void abandon(pid_t child)
 {
-	if (n_abandoned == cap_abandoned) {
-		size_t cap = cap_abandoned ? cap_abandoned * 2 : 8;
-		pid_t *p = reallocarray(abandoned, cap, sizeof(*p));
-
-		if (!p)
-			return; /* left to the subreaper or init, like at exit */
-		abandoned = p;
-		cap_abandoned = cap;
-	}
+	if (ARRAY_GROW(abandoned, cap_abandoned, n_abandoned, 8) < 0)
+		return; /* left to the subreaper or init, like at exit */
 	abandoned[n_abandoned++] = child;
 }
 

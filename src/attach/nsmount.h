@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -65,6 +66,11 @@ struct nsmount_op {
 };
 
 const char *nsmount_outcome_to_string(enum nsmount_outcome o);
+
+/* A detached copy (open_tree(2) OPEN_TREE_CLONE) of the mount at path below mountpoint
+ * (path relative or absolute, "" or "/" for mountpoint itself), with its file type in
+ * *ret_type. Closing the fd unmounts it again unless it was moved somewhere. */
+int nsmount_clone_tree(const char *mountpoint, const char *path, mode_t *ret_type);
 
 /*
  * Runs ops in pid's mount namespace, from pid's root or, if base is not NULL, from the

@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 #include "attach/attach.h"
-#include "attach/mountinfo.h"
 #include "attach/restart.h"
 #include "nsenter/namespaces.h"
+#include "util/array.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
@@ -46,27 +47,13 @@ struct scan {
 	struct reattach_stats stats;
 };
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	q = reallocarray(*p, *cap ? *cap * 2 : 16, size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = *cap ? *cap * 2 : 16;
-	return 0;
-}
-
 /* 1 if the namespace was not seen before (and is now), 0 if it was. */
 static int see_namespace(struct scan *s, uint64_t ino)
 {
 	for (size_t i = 0; i < s->n_seen; i++)
 		if (s->seen[i] == ino)
 			return 0;
-	if (grow((void **)&s->seen, &s->cap_seen, s->n_seen, sizeof(*s->seen)) < 0)
+	if (ARRAY_GROW(s->seen, s->cap_seen, s->n_seen, 16) < 0)
 		return -ENOMEM;
 	s->seen[s->n_seen++] = ino;
 	return 1;
@@ -111,24 +98,6 @@ static void report(struct scan *s, pid_t pid, uint64_t ino, const struct mountin
 		s->stats.replaced++;
 	if (s->report)
 		s->report(&r, s->userdata);
-}
-
-static int open_tree_at(const char *mountpoint, const char *root, mode_t *ret_type)
-{
-	_cleanup_close_ int fd = -EBADF;
-	char full[PATH_MAX];
-	struct stat st;
-
-	if ((size_t)snprintf(full, sizeof(full), "%s%s", mountpoint,
-			     strcmp(root, "/") == 0 ? "" : root) >= sizeof(full))
-		return -ENAMETOOLONG;
-	fd = open_tree(AT_FDCWD, full, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	*ret_type = st.st_mode & S_IFMT;
-	return TAKE_FD(fd);
 }
 
 static void work_free(struct ns_work *w)
@@ -194,7 +163,7 @@ static void reattach_namespace(struct scan *s, pid_t pid, uint64_t ino, struct m
 			report(s, pid, ino, e, -EBUSY, NULL);
 			continue;
 		}
-		fd = open_tree_at(s->mountpoint, e->root, &type);
+		fd = nsmount_clone_tree(s->mountpoint, e->root, &type);
 		if (fd < 0) {
 			report(s, pid, ino, e, fd, NULL);
 			continue;

@@ -11,6 +11,7 @@
 #include "cgroup/parse.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
 static const char *const v1_names[_CGROUP_CONTROLLER_MAX] = {
     [CGROUP_MEMORY] = "memory", [CGROUP_CPU] = "cpu",	  [CGROUP_CPUACCT] = "cpuacct",
@@ -88,7 +89,7 @@ static int hierarchy_offer(struct hierarchy *h, int version, const char *root,
 
 	if (h->version && (strcmp(h->fsroot, "/") == 0 || strcmp(e->root, "/") != 0))
 		return 0;
-	if (asprintf(&mount, "%s%s", root, e->mount_point) < 0)
+	if (asprintf(&mount, "%s%s", root, e->mountpoint) < 0)
 		return -ENOMEM;
 	fsroot = strdup(e->root);
 	if (!fsroot) {
@@ -135,7 +136,7 @@ int cgroup_layout_parse(const char *root, const char *mountinfo, struct cgroup_l
 		size_t len = eol ? (size_t)(eol - line) : strlen(line);
 		struct mountinfo_entry e;
 
-		r = cg_parse_mountinfo_line(line, len, &e);
+		r = mountinfo_parse_line(line, len, &e);
 		line = eol ? eol + 1 : NULL;
 		if (r == -ENOMEM)
 			goto out;

@@ -104,14 +104,3 @@ int cg_parse_proc_stat_state(const char *text, char *ret);
  * "4:cpu,memory:/x" line), or for the v2 "0::" line when controller is NULL. -ENXIO when there
  * is no such line, -ENOENT when v2 marks the cgroup " (deleted)". */
 int cg_parse_proc_cgroup(const char *text, const char *controller, char **ret_path);
-
-struct mountinfo_entry {
-	char *root;	   /* the mounted subtree of the filesystem */
-	char *mount_point; /* octal escapes (\040) undone */
-	char *fstype;
-	char *super_options;
-};
-
-/* One line of /proc/<pid>/mountinfo (without its newline). -EINVAL if malformed. */
-int cg_parse_mountinfo_line(const char *line, size_t len, struct mountinfo_entry *ret);
-void mountinfo_entry_done(struct mountinfo_entry *e);

@@ -201,35 +201,6 @@ static bool id_equal(const struct container_id *a, const struct container_id *b)
 	return a->type == b->type && a->ino == b->ino;
 }
 
-/* Parent pid and start time from /proc/<pid>/stat; comm may hold spaces and parentheses,
- * so fields are counted from the last ')'. */
-static int read_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start)
-{
-	_cleanup_free_ char *s = NULL;
-	unsigned long long start = 0;
-	char path[64], *p;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_full_file(path, &s, NULL) < 0)
-		return -ESRCH;
-	p = strrchr(s, ')');
-	if (!p)
-		return -EINVAL;
-	/* ") S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-	 *  cutime cstime priority nice threads itrealvalue starttime" */
-	if (sscanf(p + 2,
-		   "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-		   "%*d %*d %llu",
-		   &ppid, &start) != 2)
-		return -EINVAL;
-	if (ret_ppid)
-		*ret_ppid = ppid;
-	if (ret_start)
-		*ret_start = start;
-	return 0;
-}
-
 #ifndef NS_GET_TGID_FROM_PIDNS
 #define NS_GET_TGID_FROM_PIDNS _IOR(NSIO, 0x7, int)
 #endif
@@ -295,7 +266,7 @@ static pid_t oldest_in(const struct container_id *id, pid_t fallback)
 			continue;
 		if (ns_get_inode((pid_t)pid, id->type, &ino) < 0 || ino != id->ino)
 			continue;
-		if (read_stat((pid_t)pid, NULL, &start) < 0)
+		if (ns_pid_start_time((pid_t)pid, &start) < 0)
 			continue;
 		if (start < best_start) {
 			best_start = start;
@@ -714,7 +685,7 @@ static bool init_alive(const struct container *c)
 
 	if (c->init_pidfd >= 0)
 		return poll(&p, 1, 0) == 0;
-	return read_stat(c->init_pid, NULL, &start) == 0 && start == c->init_start;
+	return ns_pid_start_time(c->init_pid, &start) == 0 && start == c->init_start;
 }
 
 /*
@@ -790,7 +761,7 @@ int container_registry_get(struct container_registry *reg, pid_t pid, struct con
 	c->id = id;
 	c->init_pid = find_init(pid, &id);
 	c->init_pidfd = ns_pidfd_open(c->init_pid);
-	if (read_stat(c->init_pid, NULL, &c->init_start) < 0 ||
+	if (ns_pid_start_time(c->init_pid, &c->init_start) < 0 ||
 	    (c->init_pidfd < 0 && c->init_pidfd != -ENOSYS)) {
 		/* The init went away under us: the container is being torn down. */
 		container_unref(c);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "container/saved.h"
+#include "nsenter/namespaces.h"
 #include "util/macro.h"
 
 static char *saved_dir;
@@ -26,32 +27,12 @@ static int file_name(char *buf, size_t size, const struct container_id *id, pid_
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Field 22 of /proc/<pid>/stat; 0 if the process is gone. */
+/* Start time of pid; 0 if the process is gone. */
 static uint64_t start_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -EBADF;
-	unsigned long long v;
-	ssize_t n;
-	char *p;
+	uint64_t start;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* after ')': state is field 3; starttime is field 22 */
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &v) != 1)
-		return 0;
-	return v;
+	return ns_pid_start_time(pid, &start) < 0 ? 0 : start;
 }
 
 /* Files of containers whose init is gone, or whose pid now belongs to another

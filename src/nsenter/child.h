@@ -7,7 +7,7 @@
 #include "nsenter/namespaces.h"
 
 /*
- * The child side of the nsenter service (the seed's Init()): runs in a freshly forked,
+ * The child side of the nsenter service: runs in a freshly forked,
  * single-threaded copy of the daemon, enters the target's namespaces and serves requests
  * arriving on sock. It never returns.
  */

@@ -8,7 +8,7 @@
 #include "nsenter/service.h"
 
 /*
- * An nsenter event (the seed's NSenterEvent): the caller's pid, uid and gid, the
+ * An nsenter event: the caller's pid, uid and gid, the
  * namespace types to join (NS_FLAG() mask), the namespaces to create (clone flags), a
  * request and, once answered, a response, the pid of the child that served it, and an
  * async flag.

@@ -12,6 +12,7 @@
 
 #include "nsenter/namespaces.h"
 #include "util/macro.h"
+#include "util/procstat.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -104,31 +105,15 @@ static int ns_is_own(int fd, enum ns_type t)
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-/* Start time of pid in clock ticks after boot (field 22 of /proc/<pid>/stat). */
 int ns_pid_start_time(pid_t pid, uint64_t *ret)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start;
-	ssize_t n;
-	int fd;
+	struct proc_stat st;
+	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : negative_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
-	safe_close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: count fields from the last ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			 "%*d %*d %*d %llu",
-			 &start) != 1)
-		return -EINVAL;
-	*ret = start;
+	r = proc_stat_read(pid, &st);
+	if (r < 0)
+		return r;
+	*ret = st.start_time;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "nsenter/service.h"
 #include "nsenter/transport.h"
+#include "util/array.h"
 #include "util/fdutil.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -293,16 +294,9 @@ int nsenter_service_child_acquire(struct nsenter_service *s, uint64_t tag)
 		if (s->counts[i].tag == tag)
 			c = &s->counts[i];
 	if (!c) {
-		if (s->n_counts == s->cap_counts) {
-			size_t cap = s->cap_counts ? 2 * s->cap_counts : 16;
-			struct tag_count *n = realloc(s->counts, cap * sizeof(*n));
-
-			if (!n) {
-				pthread_mutex_unlock(&s->lock);
-				return -ENOMEM;
-			}
-			s->counts = n;
-			s->cap_counts = cap;
+		if (ARRAY_GROW(s->counts, s->cap_counts, s->n_counts, 16) < 0) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
 		}
 		c = &s->counts[s->n_counts++];
 		*c = (struct tag_count){.tag = tag};

@@ -11,7 +11,7 @@
 #include "nsenter/namespaces.h"
 
 /*
- * The nsenter service (the seed's NewNSenterService()): creates events, spawns the
+ * The nsenter service: creates events, spawns the
  * children that serve them, keeps long-lived agents, and reaps every child it started.
  *
  * Children are forked by one dedicated thread: PR_SET_PDEATHSIG fires when the *thread*

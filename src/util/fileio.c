@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,28 +9,33 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 
-int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len)
+int read_full_fd_at_most(int fd, unsigned flags, size_t max, char **ret, size_t *ret_len)
 {
+	bool truncate = flags & READ_TRUNCATE;
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, len = 0;
+	/* max bytes, one more to tell a longer file, the NUL */
+	size_t size = 0, len = 0, limit = max + 2;
 
+	if (max > READ_FULL_MAX)
+		return -EINVAL;
 	for (;;) {
 		size_t want;
 		ssize_t n;
 
-		if (size - len < 4096) {
-			size_t a = size ? size * 2 : 8192;
-			char *b;
+		if (len > max)
+			return -EFBIG;
+		if (truncate && len == max)
+			break;
+		if (size - len < 4096 && size < limit) {
+			size_t a = MIN(size ? size * 2 : 8192, limit);
+			char *b = realloc(buf, a);
 
-			if (a > READ_FULL_MAX)
-				return -EFBIG;
-			b = realloc(buf, a);
 			if (!b)
 				return -ENOMEM;
 			buf = b;
 			size = a;
 		}
-		want = size - len - 1;
+		want = MIN(size - len - 1, (truncate ? max : max + 1) - len);
 		if (flags & READ_FROM_START)
 			n = pread(fd, buf + len, want, (off_t)len);
 		else
@@ -43,11 +49,24 @@ int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len)
 		if (n == 0 || ((flags & READ_ONE_RECORD) && (size_t)n < want))
 			break;
 	}
+	if (len > max)
+		return -EFBIG;
+	if (!buf) {
+		/* max 0 with READ_TRUNCATE: nothing read, nothing allocated */
+		buf = malloc(1);
+		if (!buf)
+			return -ENOMEM;
+	}
 	buf[len] = 0;
 	if (ret_len)
 		*ret_len = len;
 	*ret = TAKE_PTR(buf);
 	return 0;
+}
+
+int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len)
+{
+	return read_full_fd_at_most(fd, flags, READ_FULL_MAX, ret, ret_len);
 }
 
 int read_full_fd(int fd, char **ret, size_t *ret_len)

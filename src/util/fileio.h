@@ -16,6 +16,8 @@ enum {
 	/* From offset 0 with pread(2), whatever the fd's offset: for fds read again and
 	 * again. */
 	READ_FROM_START = 1 << 1,
+	/* read_full_fd_at_most(): a file longer than max is cut there, not refused. */
+	READ_TRUNCATE = 1 << 2,
 };
 
 /* Reads a whole (proc, sys, cgroup) file into a NUL-terminated buffer. */
@@ -23,6 +25,9 @@ int read_full_file(const char *path, char **ret, size_t *ret_len);
 int read_full_fd(int fd, char **ret, size_t *ret_len);
 /* The same with READ_* flags. */
 int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len);
+/* The same for at most max bytes (at most READ_FULL_MAX): -EFBIG for a longer file, or with
+ * READ_TRUNCATE its first max bytes. */
+int read_full_fd_at_most(int fd, unsigned flags, size_t max, char **ret, size_t *ret_len);
 
 /* Writes s to path (O_WRONLY|O_CLOEXEC, no O_CREAT) in one write(). */
 int write_string_file(const char *path, const char *s);

@@ -17,6 +17,7 @@
 #include "cgroup/loadavg.h"
 #include "cgroup/parse.h"
 #include "cgroup/views.h"
+#include "util/mountinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -110,7 +111,7 @@ static void fuzz_mountinfo(const char *text)
 		const char *eol = strchr(line, '\n');
 		size_t len = eol ? (size_t)(eol - line) : strlen(line);
 
-		if (cg_parse_mountinfo_line(line, len, &e) == 0)
+		if (mountinfo_parse_line(line, len, &e) == 0)
 			mountinfo_entry_done(&e);
 		line = eol ? eol + 1 : NULL;
 	}

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/mountinfo.h"
 #include "attach/oci.h"
+#include "util/mountinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

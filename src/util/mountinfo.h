@@ -20,12 +20,18 @@ struct mountinfo_entry {
 	bool shared;	  /* has a "shared:N" optional field: mounts here propagate */
 	char *fstype;	  /* "fuse.procbox", "proc", ... */
 	char *source;
+	char *super_options; /* "rw,memory", "rw,nsdelegate", ... */
 };
 
 struct mountinfo {
 	struct mountinfo_entry *entries; /* in the file's order: a parent before its children */
 	size_t n;
 };
+
+/* Parses one line (without its newline): -EBADMSG if malformed. ret is to be freed with
+ * mountinfo_entry_done(). */
+int mountinfo_parse_line(const char *line, size_t len, struct mountinfo_entry *ret);
+void mountinfo_entry_done(struct mountinfo_entry *e);
 
 /* Parses the whole text; -EBADMSG for a malformed line. */
 int mountinfo_parse(const char *text, struct mountinfo **ret);

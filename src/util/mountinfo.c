@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/mountinfo.h"
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/mountinfo.h"
 
-/* The kernel escapes space, tab, newline and backslash in paths as \ooo (show_path()). */
+/* The kernel escapes space, tab, newline and backslash in paths as \ooo (show_path(),
+ * mangle()). */
 static char *unescape(const char *s, size_t len)
 {
 	char *out = malloc(len + 1), *o = out;
@@ -30,16 +32,18 @@ static char *unescape(const char *s, size_t len)
 	return out;
 }
 
-/* The next space-separated field of *p (moves *p past it); NULL at the end of the line. */
-static const char *next_field(const char **p, size_t *ret_len)
+/* The next space-separated field before end (moves *p past it); NULL at the end. */
+static const char *next_field(const char **p, const char *end, size_t *ret_len)
 {
 	const char *s = *p, *e;
 
-	while (*s == ' ')
+	while (s < end && *s == ' ')
 		s++;
-	if (!*s)
+	if (s >= end)
 		return NULL;
-	e = strchrnul(s, ' ');
+	e = memchr(s, ' ', (size_t)(end - s));
+	if (!e)
+		e = end;
 	*ret_len = (size_t)(e - s);
 	*p = e;
 	return s;
@@ -60,56 +64,83 @@ static bool has_option(const char *opts, size_t len, const char *want)
 	return false;
 }
 
-static void entry_done(struct mountinfo_entry *e)
+void mountinfo_entry_done(struct mountinfo_entry *e)
 {
 	free(e->root);
 	free(e->mountpoint);
 	free(e->fstype);
 	free(e->source);
+	free(e->super_options);
+	*e = (struct mountinfo_entry){0};
 }
 
-static int parse_line(const char *line, struct mountinfo_entry *e)
+/* The next field, unescaped, into *ret; -EBADMSG at the end of the line. */
+static int take_field(const char **p, const char *end, char **ret)
 {
-	const char *p = line, *f;
+	const char *f;
 	size_t len;
-	int consumed = 0;
 
-	*e = (struct mountinfo_entry){0};
-	if (sscanf(line, "%d %d %u:%u%n", &e->mnt_id, &e->parent_id, &e->major, &e->minor,
-		   &consumed) != 4)
+	f = next_field(p, end, &len);
+	if (!f)
+		return -EBADMSG;
+	*ret = unescape(f, len);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int mountinfo_parse_line(const char *line, size_t len, struct mountinfo_entry *ret)
+{
+	/* id parent maj:min root mountpoint options [optional...] - fstype source super_options */
+	const char *end = line + len, *p, *f;
+	struct mountinfo_entry e = {0};
+	_cleanup_free_ char *head = NULL;
+	size_t flen;
+	int consumed = 0, r;
+
+	/* sscanf() wants a NUL: the first three fields are short. */
+	head = strndup(line, MIN(len, (size_t)64));
+	if (!head)
+		return -ENOMEM;
+	if (sscanf(head, "%d %d %u:%u%n", &e.mnt_id, &e.parent_id, &e.major, &e.minor, &consumed) !=
+		4 ||
+	    (line[consumed] != ' ' && (size_t)consumed != len))
 		return -EBADMSG;
 	p = line + consumed;
 
-	f = next_field(&p, &len);
-	if (!f || !(e->root = unescape(f, len)))
-		goto bad;
-	f = next_field(&p, &len);
-	if (!f || !(e->mountpoint = unescape(f, len)))
-		goto bad;
-	f = next_field(&p, &len); /* per-mount options */
-	if (!f)
-		goto bad;
-	e->readonly = has_option(f, len, "ro");
-	/* Optional fields up to the "-" separator. */
-	for (;;) {
-		f = next_field(&p, &len);
-		if (!f)
-			goto bad;
-		if (len == 1 && f[0] == '-')
-			break;
-		if (len > 7 && memcmp(f, "shared:", 7) == 0)
-			e->shared = true;
+	r = take_field(&p, end, &e.root);
+	if (r >= 0)
+		r = take_field(&p, end, &e.mountpoint);
+	/* The kernel prints absolute paths only; anything else is not a mountinfo line. */
+	if (r >= 0 && (e.root[0] != '/' || e.mountpoint[0] != '/'))
+		r = -EBADMSG;
+	if (r >= 0) {
+		f = next_field(&p, end, &flen); /* per-mount options */
+		if (f)
+			e.readonly = has_option(f, flen, "ro");
+		else
+			r = -EBADMSG;
 	}
-	f = next_field(&p, &len);
-	if (!f || !(e->fstype = unescape(f, len)))
-		goto bad;
-	f = next_field(&p, &len);
-	if (!f || !(e->source = unescape(f, len)))
-		goto bad;
+	/* Optional fields up to the "-" separator. */
+	while (r >= 0) {
+		f = next_field(&p, end, &flen);
+		if (!f)
+			r = -EBADMSG;
+		else if (flen == 1 && f[0] == '-')
+			break;
+		else if (flen > 7 && memcmp(f, "shared:", 7) == 0)
+			e.shared = true;
+	}
+	if (r >= 0)
+		r = take_field(&p, end, &e.fstype);
+	if (r >= 0)
+		r = take_field(&p, end, &e.source);
+	if (r >= 0)
+		r = take_field(&p, end, &e.super_options);
+	if (r < 0) {
+		mountinfo_entry_done(&e);
+		return r;
+	}
+	*ret = e;
 	return 0;
-bad:
-	entry_done(e);
-	return -EBADMSG;
 }
 
 int mountinfo_parse(const char *text, struct mountinfo **ret)
@@ -121,33 +152,20 @@ int mountinfo_parse(const char *text, struct mountinfo **ret)
 		return -ENOMEM;
 	for (const char *l = text; *l;) {
 		const char *nl = strchrnul(l, '\n');
-		_cleanup_free_ char *line = strndup(l, (size_t)(nl - l));
-		int r;
+		size_t len = (size_t)(nl - l);
+		int r = 0;
 
-		l = *nl ? nl + 1 : nl;
-		if (!line) {
-			mountinfo_free(mi);
-			return -ENOMEM;
-		}
-		if (!*line)
-			continue;
-		if (mi->n == cap) {
-			struct mountinfo_entry *n;
-
-			cap = cap ? cap * 2 : 32;
-			n = realloc(mi->entries, cap * sizeof(*n));
-			if (!n) {
+		if (len > 0) {
+			r = ARRAY_GROW(mi->entries, cap, mi->n, 32);
+			if (r >= 0)
+				r = mountinfo_parse_line(l, len, &mi->entries[mi->n]);
+			if (r < 0) {
 				mountinfo_free(mi);
-				return -ENOMEM;
+				return r;
 			}
-			mi->entries = n;
+			mi->n++;
 		}
-		r = parse_line(line, &mi->entries[mi->n]);
-		if (r < 0) {
-			mountinfo_free(mi);
-			return r;
-		}
-		mi->n++;
+		l = *nl ? nl + 1 : nl;
 	}
 	*ret = mi;
 	return 0;
@@ -184,7 +202,7 @@ void mountinfo_free(struct mountinfo *mi)
 	if (!mi)
 		return;
 	for (size_t i = 0; i < mi->n; i++)
-		entry_done(&mi->entries[i]);
+		mountinfo_entry_done(&mi->entries[i]);
 	free(mi->entries);
 	free(mi);
 }
