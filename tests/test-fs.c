@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hostile-lib.h"
 #include "lib/daemon.h"
 #include "lib/suite.h"
 #include "lib/testns.h"
@@ -290,20 +291,59 @@ Test(fs, readers_behave_as_on_proc)
 	testns_stop(&t);
 }
 
+/* Text of up to n bytes read from fd at its offset, newline cut; "E<errno>" on failure. */
+static void read_on(int fd, size_t n, char *buf, size_t size)
+{
+	ssize_t r = read(fd, buf, MIN(n, size - 1));
+
+	if (r < 0) {
+		snprintf(buf, size, "E%d", errno);
+		return;
+	}
+	buf[r] = 0;
+	while (r > 0 && buf[r - 1] == '\n')
+		buf[--r] = 0;
+}
+
+/* In the container, as its root: one open file read in pieces while the value changes
+ * under it, then from the start again. Prints what each read saw. */
+static int reads_one_open_file(const void *arg, char *out, size_t outsz)
+{
+	const char *path = "/proc/sys/net/ipv4/ip_default_ttl";
+	char first[8], on[8], again[8], fresh[8];
+	int fd;
+
+	if (write_file(path, "70") < 0)
+		return 1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	read_on(fd, 1, first, sizeof(first)); /* at 0: the snapshot "70\n" is taken */
+	if (write_file(path, "71") < 0)
+		return 3;
+	read_on(fd, 8, on, sizeof(on)); /* at 1: from that snapshot */
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return 4;
+	read_on(fd, 8, again, sizeof(again)); /* at 0 again: a new snapshot */
+	close(fd);
+	if (read_line(path, fresh, sizeof(fresh)) < 0)
+		return 5;
+	snprintf(out, outsz, "%s %s %s %s", first, on, again, fresh);
+	return 0;
+}
+
 Test(fs, one_open_reads_one_snapshot_and_rereads_after_seek)
 {
 	struct testns t;
+	struct hct c;
+	char out[64];
 
 	ct_start(&t, CT_FLAGS, 0, NULL);
-	/* python-free: a shell that keeps fd 3 open, reads, writes via another fd, seeks */
-	cr_assert_str_eq(ct_sh(&t,
-			       "echo 70 > /proc/sys/net/ipv4/ip_default_ttl; exec 3< "
-			       "/proc/sys/net/ipv4/ip_default_ttl; "
-			       "read a <&3; echo 71 > /proc/sys/net/ipv4/ip_default_ttl; "
-			       "b=$(dd bs=1 count=2 skip=0 </proc/sys/net/ipv4/ip_default_ttl "
-			       "2>/dev/null); echo $a $b",
-			       NULL),
-			 "70 71");
+	c = (struct hct){.init = t.pid, .outer = t.outer, .userns = true};
+	cr_assert_eq(hct_call(&c, 0, reads_one_open_file, NULL, out, sizeof(out)), 0, "%s", out);
+	/* "7 1 ..." would be a read on from a new snapshot, "... 0 70 ..." a read at 0 from
+	 * the old one */
+	cr_expect_str_eq(out, "7 0 71 71");
 	testns_stop(&t);
 }
 
