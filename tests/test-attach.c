@@ -603,7 +603,7 @@ static unsigned count(const struct attach_item *items, enum nsmount_outcome o, u
 
 static void ct_attach(const struct testns *t, struct attach_item *items)
 {
-	cr_assert_eq(attach_container(pb.mnt, t->pid, NULL, items), 0);
+	cr_assert_eq(attach_container(pb.mnt, t->pid, NULL, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_ATTACHED, "%s",
 		     nsmount_outcome_to_string(item(items, "proc/sys")->op.outcome));
 }
@@ -655,7 +655,7 @@ Test(live, attach_twice_does_not_stack)
 	ct_start(&cts[0], CT_FLAGS, "ct-twice");
 	ct_attach(&cts[0], items);
 	n = procbox_mounts(cts[0].pid);
-	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, NULL, items), 0);
 	already = count(items, NSMOUNT_ALREADY, &served);
 	cr_assert_eq(already + count(items, NSMOUNT_MISSING, &served), served);
 	cr_assert_gt(already, 0);
@@ -888,6 +888,102 @@ Test(live, attach_covers_every_disks_stat_with_the_containers_counters, .fini = 
 	cr_assert_str_eq(ct_sh(&cts[0], fs, &st), "sysfs");
 }
 
+/* The root inside procbox's mount of procbox's mount on /proc/sys in pid's namespace (it
+ * stacks on the read-only real one kept underneath). */
+static void proc_sys_root(pid_t pid, char *buf, size_t size)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	unsigned n = 0;
+
+	cr_assert_eq(mountinfo_read_pid(pid, &mi), 0);
+	for (size_t i = 0; i < mi->n; i++) {
+		const struct mountinfo_entry *e = &mi->entries[i];
+
+		if (mountinfo_entry_is_procbox(e) && strcmp(e->mountpoint, "/proc/sys") == 0) {
+			snprintf(buf, size, "%s", e->root);
+			n++;
+		}
+	}
+	cr_assert_eq(n, 1, "procbox's mounts on /proc/sys: %u", n);
+}
+
+static void cli_attach(pid_t pid)
+{
+	char cmd[256];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), PROCBOX_BUILD_ROOT "/procbox attach -q -m %s %d >/dev/null 2>&1",
+		 pb.mnt, (int)pid);
+	st = system(cmd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "procbox attach %d: %#x", (int)pid, st);
+}
+
+Test(live, attached_containers_have_inodes_of_their_own)
+{
+	char name[2][160], want[2][400], root[2][512], ino[2][64], cmd[128];
+	int st;
+
+	ct_start(&cts[0], CT_FLAGS, "ct-set-a");
+	ct_start(&cts[1], CT_FLAGS, "ct-set-b");
+	for (int i = 0; i < 2; i++) {
+		cli_attach(cts[i].pid);
+		/* pid-<init>-<start ticks>: the set of this container and no other */
+		cr_assert_eq(attach_set_name_of_pid(cts[i].pid, name[i], sizeof(name[i])), 0);
+		cr_assert(strncmp(name[i], "pid-", 4) == 0, "%s", name[i]);
+		snprintf(want[i], sizeof(want[i]), "/.inodes/%s/proc/sys", name[i]);
+		proc_sys_root(cts[i].pid, root[i], sizeof(root[i]));
+		cr_assert_str_eq(root[i], want[i]);
+		snprintf(ino[i], sizeof(ino[i]), "%s",
+			 ct_sh(&cts[i], "stat -c %d:%i /proc/sys/kernel/panic", &st));
+		cr_assert_eq(st, 0);
+	}
+	cr_assert_str_neq(name[0], name[1]);
+	cr_expect_str_neq(ino[0], ino[1], "both containers' /proc/sys/kernel/panic are %s", ino[0]);
+	/* what each writes stays its own */
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "echo %d > /proc/sys/kernel/panic", 51 + i);
+		ct_sh(&cts[i], cmd, &st);
+		cr_assert_eq(st, 0);
+	}
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 2; i++) {
+			snprintf(cmd, sizeof(cmd), "%d", 51 + i);
+			cr_expect_str_eq(ct_sh(&cts[i], "cat /proc/sys/kernel/panic", NULL), cmd);
+			cr_expect_str_eq(
+			    ct_sh(&cts[i], "stat -c %d:%i /proc/sys/kernel/panic", NULL), ino[i],
+			    "the container's inode changed");
+		}
+	/* attached again: the same set, nothing stacked */
+	cli_attach(cts[0].pid);
+	proc_sys_root(cts[0].pid, root[0], sizeof(root[0]));
+	cr_assert_str_eq(root[0], want[0]);
+	cr_expect_str_eq(ct_sh(&cts[0], "stat -c %d:%i /proc/sys/kernel/panic", NULL), ino[0]);
+}
+
+Test(attach, an_oci_container_is_named_by_its_id_or_else_by_its_init)
+{
+	char buf[200], pidform[200], longid[160];
+
+	cr_assert_eq(attach_set_name_of_container("4f1c0a9e2b", getpid(), buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "4f1c0a9e2b");
+	cr_assert_eq(attach_set_name_of_container("my_ct.1-x+", getpid(), buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "my_ct.1-x+");
+	cr_assert_eq(attach_set_name_of_pid(getpid(), pidform, sizeof(pidform)), 0);
+	cr_assert(strncmp(pidform, "pid-", 4) == 0, "%s", pidform);
+	/* ids that cannot name a set: the pid form */
+	memset(longid, 'a', 129);
+	longid[129] = '\0';
+	{
+		const char *bad[] = {"../x", ".hidden", "a/b", "a b", "", longid, NULL};
+
+		for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+			cr_assert_eq(
+			    attach_set_name_of_container(bad[i], getpid(), buf, sizeof(buf)), 0);
+			cr_expect_str_eq(buf, pidform, "id %s", bad[i] ? bad[i] : "(none)");
+		}
+	}
+}
+
 Test(live, refuses_the_hosts_own_namespace)
 {
 	char cmd[256];
@@ -957,7 +1053,7 @@ Test(live, a_container_root_it_controls)
 	ct_sh(&cts[0], cmd, &st);
 	cr_assert_eq(st, 0, "set up %s", root);
 
-	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, root, items), 0);
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, root, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_FAILED, "a symlink: %s %d",
 		     nsmount_outcome_to_string(item(items, "proc/sys")->op.outcome),
 		     item(items, "proc/sys")->op.error);
@@ -988,7 +1084,7 @@ Test(live, a_shared_mount_is_not_covered)
 	ct_start(&cts[0], CT_FLAGS, "ct-shared");
 	ct_sh(&cts[0], "mount --make-shared /proc", &st);
 	cr_assert_eq(st, 0);
-	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_SHARED);
 	cr_assert_eq(item(items, "proc/uptime")->op.outcome, NSMOUNT_SHARED);
 	cr_assert_str_eq(ct_sh(&cts[0], "stat -f -c %T /proc/sys", NULL), "proc");
@@ -1344,7 +1440,7 @@ Test(live, attach_and_restart_go_on_past_a_hostile_fuse_mount, .timeout = 60)
 	cr_assert_eq(mountinfo_read_pid(cts[0].pid, &mi), 0);
 	cr_assert(mountinfo_entry_is_procbox(mountinfo_find_top(mi, "/proc")));
 
-	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(attach_container(pb.mnt, cts[0].pid, NULL, NULL, items), 0);
 	cr_assert_eq(item(items, "proc/sys")->op.outcome, NSMOUNT_FUSE_IN_THE_WAY, "%s",
 		     nsmount_outcome_to_string(item(items, "proc/sys")->op.outcome));
 	cr_assert_eq(item(items, "sys/kernel/debug")->op.outcome, NSMOUNT_ALREADY,

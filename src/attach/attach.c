@@ -13,6 +13,8 @@
 
 #include "attach/attach.h"
 #include "attach/restart.h"
+#include "container/container.h"
+#include "fs/inodeset.h"
 #include "nsenter/namespaces.h"
 #include "util/array.h"
 #include "util/fileio.h"
@@ -237,7 +239,8 @@ static void items_close(struct attach_item *items, size_t n)
 		items[i].op.tree_fd = safe_close(items[i].op.tree_fd);
 }
 
-int attach_container(const char *mountpoint, pid_t pid, const char *base, struct attach_item *items)
+int attach_container(const char *mountpoint, pid_t pid, const char *base, const char *set,
+		     struct attach_item *items)
 {
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
 	struct nsmount_devs devs = {0};
@@ -250,7 +253,13 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, struct
 		return negative_errno();
 	devs.live = st.st_dev;
 	for (size_t i = 0; i < n_items; i++) {
-		r = nsmount_clone_tree(mountpoint, items[i].source, &items[i].op.tree_type);
+		char rel[PATH_MAX];
+
+		/* the container's own set of kernel inodes (fs/inodeset.h) */
+		r = set ? inodeset_path(set, items[i].source, rel, sizeof(rel)) : 0;
+		if (r >= 0)
+			r = nsmount_clone_tree(mountpoint, set ? rel : items[i].source,
+					       &items[i].op.tree_type);
 		if (r < 0) {
 			items[i].serve_error = r;
 		} else {
@@ -294,4 +303,40 @@ bool attach_outcome_ok(const struct attach_item *it)
 	if (it->serve_error)
 		return it->serve_error == -ENOENT;
 	return it->op.outcome != NSMOUNT_FAILED && it->op.outcome != NSMOUNT_PENDING;
+}
+
+int attach_set_name_of_pid(pid_t pid, char *buf, size_t size)
+{
+	_cleanup_free_ char *stat = NULL;
+	unsigned long long start;
+	char path[64], *p;
+	pid_t init;
+	int r;
+
+	r = container_find_init(pid, true, &init);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)init);
+	if (read_full_file(path, &stat, NULL) < 0)
+		return -ESRCH;
+	/* field 22, counted from the last ')': comm may hold anything */
+	p = strrchr(stat, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &start) != 1)
+		return -EINVAL;
+	if ((size_t)snprintf(buf, size, "pid-%d-%llu", (int)init, start) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int attach_set_name_of_container(const char *id, pid_t pid, char *buf, size_t size)
+{
+	if (id && inodeset_name_valid(id)) {
+		if ((size_t)snprintf(buf, size, "%s", id) >= size)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	return attach_set_name_of_pid(pid, buf, size);
 }

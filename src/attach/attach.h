@@ -52,11 +52,21 @@ int attach_shares_mount_ns(pid_t pid);
 /*
  * Covers every attach point the daemon serves at mountpoint in pid's mount namespace,
  * targets resolved below base (NULL: pid's root; an OCI hook passes the bundle's rootfs).
- * items holds ATTACH_MAX_POINTS entries (attach_n_items() of them are used). Returns 0 when the
- * child ran (see each item's outcome) or a negative errno.
+ * Every source is taken from the container's own set of kernel inodes,
+ * <mountpoint>/.inodes/<set>/ (fs/inodeset.h; NULL: the shared tree, whose inodes every
+ * container that binds it shares). items holds ATTACH_MAX_POINTS entries
+ * (attach_n_items() of them are used). Returns 0 when the child ran (see each item's
+ * outcome) or a negative errno.
  */
-int attach_container(const char *mountpoint, pid_t pid, const char *base,
+int attach_container(const char *mountpoint, pid_t pid, const char *base, const char *set,
 		     struct attach_item *items);
+
+/* The name of the set of kernel inodes of pid's container for `procbox attach`:
+ * pid-<init's host pid>-<init's start time in clock ticks>, unique for the container's
+ * life and the same when it is attached again. */
+int attach_set_name_of_pid(pid_t pid, char *buf, size_t size);
+/* For an OCI hook: the container's id if it is a valid set name, else the pid form. */
+int attach_set_name_of_container(const char *id, pid_t pid, char *buf, size_t size);
 
 /* Removes procbox's mounts from every attach point of pid's container: those of the
  * daemon serving mountpoint, or, if it is gone, those of its dead mount there. The

@@ -21,6 +21,7 @@
 #include "attach/restart.h"
 #include "attach/runc.h"
 #include "container/container.h"
+#include "fs/inodeset.h"
 #include "usage/control.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -230,9 +231,17 @@ static int cmd_attach_detach(int argc, char **argv, bool attach)
 			o.mountpoint = found;
 	}
 	if (attach) {
+		char set[INODESET_NAME_MAX + 1];
+
 		if (check_mountpoint(prog, o.mountpoint) < 0)
 			return 1;
-		r = attach_container(o.mountpoint, pid, NULL, items);
+		r = attach_set_name_of_pid(pid, set, sizeof(set));
+		if (r < 0) {
+			fprintf(stderr, "%s: pid %d: cannot find its container's init: %s\n", prog,
+				pid, strerror(-r));
+			return 1;
+		}
+		r = attach_container(o.mountpoint, pid, NULL, set, items);
 	} else {
 		r = detach_container(o.mountpoint, pid, NULL, items);
 		if (r == -ENODEV) {
@@ -291,6 +300,7 @@ static int cmd_hook(int argc, char **argv)
 {
 	const char *prog = "procbox hook";
 	struct attach_item items[ATTACH_MAX_POINTS];
+	char set[INODESET_NAME_MAX + 1];
 	struct oci_state state = {0};
 	struct oci_bundle bundle = {0};
 	_cleanup_free_ char *input = NULL;
@@ -320,7 +330,11 @@ static int cmd_hook(int argc, char **argv)
 	 * the container must not start. */
 	r = check_mountpoint(prog, o.mountpoint);
 	if (r >= 0) {
-		r = attach_container(o.mountpoint, state.pid, bundle.rootfs, items);
+		/* Its own kernel inodes, named by its id (the pid form if the id cannot name a
+		 * set): the same set when it is re-attached after a restart. */
+		r = attach_set_name_of_container(state.id, state.pid, set, sizeof(set));
+		if (r >= 0)
+			r = attach_container(o.mountpoint, state.pid, bundle.rootfs, set, items);
 		if (r < 0)
 			fprintf(stderr, "%s: container %s (pid %d, rootfs %s): %s\n", prog,
 				state.id, state.pid, bundle.rootfs, strerror(-r));
