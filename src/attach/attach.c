@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 #include "util/mountinfo.h"
+#include "util/procstat.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 
@@ -307,26 +309,16 @@ bool attach_outcome_ok(const struct attach_item *it)
 
 int attach_set_name_of_pid(pid_t pid, char *buf, size_t size)
 {
-	_cleanup_free_ char *stat = NULL;
-	unsigned long long start;
-	char path[64], *p;
+	struct proc_stat st;
 	pid_t init;
 	int r;
 
 	r = container_find_init(pid, true, &init);
+	if (r >= 0)
+		r = proc_stat_read(init, &st);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)init);
-	if (read_full_file(path, &stat, NULL) < 0)
-		return -ESRCH;
-	/* field 22, counted from the last ')': comm may hold anything */
-	p = strrchr(stat, ')');
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			 "%*d %*d %*d %llu",
-			 &start) != 1)
-		return -EINVAL;
-	if ((size_t)snprintf(buf, size, "pid-%d-%llu", (int)init, start) >= size)
+	if ((size_t)snprintf(buf, size, "pid-%d-%" PRIu64, (int)init, st.start_time) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }
