@@ -23,11 +23,6 @@
 #define CPU_DIR "sys/devices/system/cpu"
 #define HOST_CPU_DIR "/sys/devices/system/cpu"
 
-static bool is_host(const struct pb_caller *c)
-{
-	return !c->container || container_is_host(c->container);
-}
-
 /* ---- files read again and again through one fd ---- */
 
 /* The whole content of an open proc, sys or cgroup file, from offset 0 (READ_ONE_RECORD:
@@ -422,7 +417,7 @@ static int shown_cpus(const struct pb_caller *c, struct cpulist *ret)
 	r = cpulist_parse(text, &online);
 	if (r < 0)
 		return r;
-	if (is_host(c)) {
+	if (pb_caller_is_host(c)) {
 		*ret = online;
 		return 0;
 	}
@@ -458,7 +453,7 @@ static int meminfo_content(const struct pb_caller *c, struct pb_file *f, char **
 	char *text = NULL, *copy;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return host_read(HOST_MEMINFO, ret, ret_len);
 	r = container_memory(c, &rc, &mem);
 	if (r < 0)
@@ -505,7 +500,7 @@ int resources_swaps_content(const struct pb_caller *c, char **ret, size_t *ret_l
 	char *text = NULL;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return read_full_file("/proc/swaps", ret, ret_len);
 	r = container_memory(c, NULL, &mem);
 	/* No memory controller: the kernel keeps no swap figures for the container, and it
@@ -531,7 +526,7 @@ static int cpuinfo_content(const struct pb_caller *c, struct pb_file *f, char **
 	char *text = NULL;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return host_read(HOST_CPUINFO, ret, ret_len);
 	r = shown_cpus(c, &cpus);
 	if (r < 0)
@@ -553,7 +548,7 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	char *text = NULL;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return host_read(HOST_STAT, ret, ret_len);
 	r = shown_cpus(c, &cpus);
 	if (r < 0)
@@ -611,7 +606,7 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 	pid_t last;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return host_read(HOST_LOADAVG, ret, ret_len);
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
@@ -747,7 +742,7 @@ static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char 
 	char *text = NULL;
 	int r;
 
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return host_read(HOST_DISKSTATS, ret, ret_len);
 	r = res_cgroup_get(c, &rc);
 	if (r < 0)
@@ -778,7 +773,7 @@ static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char
 	char *text = NULL;
 	int r;
 
-	if (is_host(c)) {
+	if (pb_caller_is_host(c)) {
 		char path[64];
 
 		snprintf(path, sizeof(path), "/%s", f->path);
@@ -795,7 +790,7 @@ static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char
 static int cpu_offline_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			       size_t *ret_len)
 {
-	if (is_host(c))
+	if (pb_caller_is_host(c))
 		return read_full_file(HOST_CPU_DIR "/offline", ret, ret_len);
 	*ret = strdup("\n");
 	if (!*ret)
@@ -833,7 +828,7 @@ static int cpu_host_path(const struct pb_caller *c, const char *path, char *buf,
 	struct cpulist cpus;
 	int n, r;
 
-	if (*rest == 0 || is_host(c))
+	if (*rest == 0 || pb_caller_is_host(c))
 		goto same;
 	rest++;
 	end = strchrnul(rest, '/');
@@ -875,7 +870,7 @@ static int cpu_dir_getattr(const struct pb_caller *c, const char *path, struct s
 static int cpu_dir_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)
 {
 	_cleanup_(closedirp) DIR *dir = NULL;
-	bool top = strcmp(path, CPU_DIR) == 0 && !is_host(c);
+	bool top = strcmp(path, CPU_DIR) == 0 && !pb_caller_is_host(c);
 	char host[PATH_MAX];
 	struct dirent *de;
 	int r;

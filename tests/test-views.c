@@ -201,18 +201,14 @@ Test(parse, limits)
 	cr_assert_eq(cg_parse_cpu_max("50000", &q, &p), -EINVAL);
 }
 
-Test(parse, keyed_and_state)
+Test(parse, keyed)
 {
 	static const char *const keys[] = {"file", "anon", "missing"};
 	uint64_t v[3] = {};
-	char s;
 
 	cr_assert_eq(cg_parse_keyed("anon 5\nfile_mapped 7\nfile 9\nbad x\n", keys, v, 3), 3);
 	cr_assert_eq(v[0], 9);
 	cr_assert_eq(v[1], 5);
-	cr_assert_eq(cg_parse_proc_stat_state("7 (a) b) c) D 1 2", &s), 0);
-	cr_assert_eq(s, 'D');
-	cr_assert_eq(cg_parse_proc_stat_state("7 (abc", &s), -EINVAL);
 }
 
 Test(parse, proc_cgroup)

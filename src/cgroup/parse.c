@@ -406,16 +406,6 @@ int cg_parse_blkio(const char *text, bool bytes, struct cgroup_io *io)
 	return 0;
 }
 
-int cg_parse_proc_stat_state(const char *text, char *ret)
-{
-	const char *p = strrchr(text, ')');
-
-	if (!p || p[1] != ' ' || !isalpha((unsigned char)p[2]))
-		return -EINVAL;
-	*ret = p[2];
-	return 0;
-}
-
 static bool list_has(const char *list, size_t len, const char *word)
 {
 	size_t wlen = strlen(word);

@@ -97,9 +97,6 @@ int cg_parse_io_stat(const char *text, struct cgroup_io *io);
 /* Adds v1 blkio "8:0 Read 4096" lines to io: bytes (io_service_bytes) or ios (io_serviced). */
 int cg_parse_blkio(const char *text, bool bytes, struct cgroup_io *io);
 
-/* The state letter of a /proc/<pid>/stat line (the field after the last ')' of the comm). */
-int cg_parse_proc_stat_state(const char *text, char *ret);
-
 /* The path of the /proc/<pid>/cgroup line for a v1 controller (e.g. "memory" on a
  * "4:cpu,memory:/x" line), or for the v2 "0::" line when controller is NULL. -ENXIO when there
  * is no such line, -ENOENT when v2 marks the cgroup " (deleted)". */

@@ -10,8 +10,10 @@
 #include "cgroup/internal.h"
 #include "cgroup/parse.h"
 #include "nsenter/namespaces.h"
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/procstat.h"
 
 struct task_seen {
 	uint64_t start;
@@ -41,34 +43,12 @@ enum cgroup_controller cg_tasks_controller(const struct cgroup *cg)
 	return _CGROUP_CONTROLLER_MAX;
 }
 
-/* The start time (field 22, clock ticks since boot) of a /proc/<tid>/stat line. */
-static int stat_start(const char *text, uint64_t *ret)
-{
-	const char *p = strrchr(text, ')');
-	unsigned long long start;
-
-	if (!p || p[1] != ' ' || !p[2])
-		return -EBADMSG;
-	p += 2;
-	/* 19 fields from the state (field 3) to starttime (field 22). */
-	for (int i = 0; i < 19; i++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EBADMSG;
-		p++;
-	}
-	if (sscanf(p, "%llu", &start) != 1)
-		return -EBADMSG;
-	*ret = start;
-	return 0;
-}
-
 static void scan_task(struct task_scan *s, const char *tid)
 {
-	char path[PATH_MAX], buf[1024], state;
+	char path[PATH_MAX], buf[1024];
 	_cleanup_close_ int fd = -EBADF;
-	uint64_t start = 0;
 	pid_t t = (pid_t)atol(tid);
+	struct proc_stat st;
 	ssize_t n;
 
 	if (snprintf(path, sizeof(path), "%s/%s/stat", s->proc, tid) >= (int)sizeof(path))
@@ -84,29 +64,22 @@ static void scan_task(struct task_scan *s, const char *tid)
 	if (n <= 0)
 		return;
 	buf[n] = 0;
-	if (cg_parse_proc_stat_state(buf, &state) < 0)
+	if (proc_stat_parse(buf, &st) < 0)
 		return;
 	s->t.total++;
 	if (s->reader > 0 && t == s->reader) {
 		s->t.running++;
 		s->t.reader_seen = true;
-	} else if (state == 'R') {
+	} else if (st.state == 'R') {
 		s->t.running++;
-	} else if (state == 'D') {
+	} else if (st.state == 'D') {
 		s->t.blocked++;
 	}
-	if (!s->want_seen || stat_start(buf, &start) < 0)
+	if (!s->want_seen)
 		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct task_seen *a = realloc(s->seen, cap * sizeof(*a));
-
-		if (!a)
-			return; /* the count stands; only this candidate for the last pid is lost */
-		s->seen = a;
-		s->cap = cap;
-	}
-	s->seen[s->n++] = (struct task_seen){.start = start, .tid = t};
+	if (ARRAY_GROW(s->seen, s->cap, s->n, 64) < 0)
+		return; /* the count stands; only this candidate for the last pid is lost */
+	s->seen[s->n++] = (struct task_seen){.start = st.start_time, .tid = t};
 }
 
 static int scan_dir(struct task_scan *s, int dfd, const char *list, unsigned depth)

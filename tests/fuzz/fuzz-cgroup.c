@@ -18,6 +18,7 @@
 #include "cgroup/parse.h"
 #include "cgroup/views.h"
 #include "util/mountinfo.h"
+#include "util/procstat.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,8 +49,8 @@ static void fuzz_values(const char *text)
 {
 	static const char *const keys[] = {"total_cache", "anon", "file", "user", "system"};
 	uint64_t v[5], q, p, *list = NULL;
+	struct proc_stat st;
 	size_t n;
-	char state;
 
 	(void)cg_parse_keyed(text, keys, v, 5);
 	(void)cg_parse_u64(text, &q);
@@ -58,7 +59,8 @@ static void fuzz_values(const char *text)
 		check(p > 0);
 	if (cg_parse_u64_list(text, &list, &n) == 0)
 		free(list);
-	(void)cg_parse_proc_stat_state(text, &state);
+	if (proc_stat_parse(text, &st) == 0)
+		check(st.state != 0);
 }
 
 static void fuzz_io(const char *text)
