@@ -2,8 +2,9 @@
 # timeout: 300
 # procbox restarts invisible to containers, in TAP: 3 containers with two readers each
 # (open+read+close of ip_forward, meminfo, uptime; a long-open meminfo fd read with
-# pread at 0) while procbox is killed with SIGKILL and started again 5 times, then
-# upgraded in place 5 times: no failed read, every container's emulated value kept,
+# pread at 0), each through its own set of kernel inodes (.inodes/ctN), while procbox
+# is killed with SIGKILL and started again 5 times, then upgraded in place 5 times: no
+# failed read, every container's emulated value and inodes kept,
 # the same fds and processes of procbox and its holder before and after, nothing left
 # after a stop. The holder refuses a non-root client, a client of another
 # installation and a container. bench/restart runs the full figure (10 containers,
@@ -50,6 +51,8 @@ tap_is "no read failed across 5 SIGKILLs and 5 upgrades" "$RL_FAILS" 0 ||
 	tap_diag "errors:$RL_ERRORS" "$(tail -5 "$work/procbox.log")"
 tap_diag "reads: $RL_OPS, longest stall: $RL_STALL_MS ms, longest kill-to-serving: $RL_RESTART_MS_MAX ms"
 tap_is "every container reads back the value it wrote" "$RL_VALUES_KEPT" "$RL_VALUES_WANT"
+tap_is "every container's set keeps its inodes across the restarts" "$RL_INODES_KEPT" "$RL_VALUES_WANT"
+tap_is "every container has inodes of its own" "$RL_INODES_OWN" "$RL_VALUES_WANT"
 tap_is "the holder is the same process" "$RL_HOLDER_AFTER" "$RL_HOLDER_BEFORE"
 tap_is "procbox has the same fds before and after" "$RL_DAEMON_FDS_AFTER" "$RL_DAEMON_FDS_BEFORE"
 tap_is "the holder has the same fds before and after" "$RL_HOLDER_FDS_AFTER" "$RL_HOLDER_FDS_BEFORE"

@@ -1,12 +1,16 @@
 # Restarts under load, shared by tests/integration/restart.sh and bench/restart:
 #   restart_load WORK CONTAINERS KILLS UPGRADES
 # starts procbox on WORK/mnt, CONTAINERS unshare-made containers (own user, pid, net,
-# uts, ipc and mount namespaces), each writing its own kernel/panic and running two
+# uts, ipc and mount namespaces), each reading through its own set of kernel inodes
+# (WORK/mnt/.inodes/ctN, as attach and the OCI hook bind), writing its own kernel/panic
+# and running two
 # readers (tests/lib/restart-reader.py: open+read+close of ip_forward, meminfo and
 # uptime; a long-open meminfo fd read with pread at 0), then kills procbox with SIGKILL
 # and starts it again KILLS times, then runs `procbox upgrade` UPGRADES times. Sets:
 #   RL_OPS RL_FAILS RL_STALL_MS RL_ERRORS    reads done, failed, the longest call
 #   RL_VALUES_KEPT RL_VALUES_WANT            containers that read back their panic value
+#   RL_INODES_KEPT RL_INODES_OWN             containers whose panic file kept its st_ino
+#                                            across the restarts; distinct st_ino values
 #   RL_DAEMON_FDS_BEFORE/AFTER RL_HOLDER_FDS_BEFORE/AFTER RL_PROCS_BEFORE/AFTER
 #   RL_HOLDER_BEFORE/AFTER (pids) RL_LEFT (mounts and holders left after a stop: 0)
 #   RL_RESTART_MS_MAX                         the longest kill-to-serving time
@@ -92,11 +96,14 @@ restart_load()
 			--propagation private sh -c '
 			mnt=$1 out=$2 stop=$3 reader=$4 v=$5
 			echo "$v" > "$mnt/proc/sys/kernel/panic" || exit 1
+			stat -c %i "$mnt/proc/sys/kernel/panic" > "$out.ino0"
 			python3 "$reader" "$mnt" cycle "$out.cycle" "$stop" &
 			python3 "$reader" "$mnt" pread "$out.pread" "$stop" &
 			wait
-			cat "$mnt/proc/sys/kernel/panic" > "$out.panic"' sh \
-			"$RL_WORK/mnt" "$RL_WORK/out/c$i" "$RL_WORK/stop" "$RL_READER" $((100 + i)) &
+			cat "$mnt/proc/sys/kernel/panic" > "$out.panic"
+			stat -c %i "$mnt/proc/sys/kernel/panic" > "$out.ino1"' sh \
+			"$RL_WORK/mnt/.inodes/ct$i" "$RL_WORK/out/c$i" "$RL_WORK/stop" "$RL_READER" \
+			$((100 + i)) &
 		cpids+=($!)
 	done
 	# Restarts begin once every reader has read once (python starts slowly on a busy
@@ -141,6 +148,13 @@ restart_load()
 		[ "$(cat "$RL_WORK/out/c$i.panic" 2>/dev/null)" = $((100 + i)) ] &&
 			RL_VALUES_KEPT=$((RL_VALUES_KEPT + 1))
 	done
+	RL_INODES_KEPT=0
+	for i in $(seq 1 "$n"); do
+		[ -s "$RL_WORK/out/c$i.ino0" ] &&
+			[ "$(cat "$RL_WORK/out/c$i.ino0")" = "$(cat "$RL_WORK/out/c$i.ino1" 2>/dev/null)" ] &&
+			RL_INODES_KEPT=$((RL_INODES_KEPT + 1))
+	done
+	RL_INODES_OWN=$(cat "$RL_WORK"/out/c*.ino0 2>/dev/null | sort -u | wc -l)
 
 	# Agents stop after a second idle, ended containers are swept every second.
 	sleep 3
