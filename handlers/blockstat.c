@@ -11,6 +11,7 @@
 
 #include "handlers/blockstat.h"
 #include "handlers/resources.h"
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 
@@ -193,11 +194,77 @@ static int blockstat_content(const struct pb_caller *c, struct pb_file *f, char 
 	return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds name's point: procbox's BLOCKSTAT_DIR/<disk>/stat over the file its /sys/block/<disk>
+ * link leads to (targets are never reached through a link). None for a disk without media
+ * (an unused loop device: its counters are 0 for everyone, and a point per container for
+ * each would only make attaching and re-attaching slower), nor where /sys/block/<disk> is no
+ * link to a folder below /sys/devices (what every kernel since 2.6.25 makes it). */
+static int disk_bind_add(struct handler_binds *b, const char *name)
+{
+	char path[PATH_MAX], link[PATH_MAX], source[PATH_MAX], target[PATH_MAX];
+	_cleanup_free_ char *size = NULL;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), HOST_BLOCK_DIR "/%s/size", name);
+	if (read_full_file(path, &size, NULL) < 0 || strcmp(size, "0\n") == 0)
+		return 0;
+	snprintf(path, sizeof(path), HOST_BLOCK_DIR "/%s", name);
+	n = readlink(path, link, sizeof(link));
+	if (n <= 0 || (size_t)n >= sizeof(link))
+		return 0;
+	link[n] = 0;
+	if (strncmp(link, "../devices/", 11) != 0 || strstr(link, "/../") || strstr(link, "/./"))
+		return 0;
+	if ((size_t)snprintf(source, sizeof(source), BLOCKSTAT_DIR "/%s/stat", name) >=
+		sizeof(source) ||
+	    (size_t)snprintf(target, sizeof(target), "sys/%s/stat", link + 3) >= sizeof(target))
+		return 0;
+	return handler_binds_add(b, source, target);
+}
+
+/* The whole disks the host has now, by name. None if /sys/block cannot be read: the other
+ * points are bound all the same. */
+static int blockstat_bind_instances(struct handler_binds *b)
+{
+	_cleanup_(closedirp) DIR *dir = NULL;
+	_cleanup_free_ char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int r = 0;
+
+	dir = opendir(HOST_BLOCK_DIR);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (ARRAY_GROW(names, cap, n, 32) < 0 || !(names[n] = strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r >= 0 && n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (r >= 0)
+			r = disk_bind_add(b, names[i]);
+		free(names[i]);
+	}
+	return r;
+}
+
 const struct handler blockstat_handlers[] = {
     {
 	.path = BLOCKSTAT_DIR,
 	.subtree = true,
 	.mode = S_IFDIR | 0555,
+	.bind_instances = blockstat_bind_instances,
 	.getattr = blockstat_getattr,
 	.readdir = blockstat_readdir,
 	.open = blockstat_open,

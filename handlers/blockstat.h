@@ -13,7 +13,9 @@
  * shows 0 in both. sysstat's iostat reads this file, not /proc/diskstats. A caller in the
  * host's namespaces gets the kernel's own file. Nothing else of the disk's folder is served:
  * the file is meant to be bound over the container's /sys/devices/.../block/<disk>/stat.
- * Partitions are not served: the cgroup's counters are per disk.
+ * Partitions are not served: the cgroup's counters are per disk. The row's bind_instances()
+ * names one point per whole disk of the host with media, as /sys/block lists them when the
+ * container is attached.
  */
 #define BLOCKSTAT_DIR "sys/block"
 

@@ -33,8 +33,10 @@ int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, s
 int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 		   off_t off);
 
-#define EMULATED_HANDLER(p, m)                                                                     \
+/* A row of an emulated entry; more fields of the row may follow (.bind = true). */
+#define EMULATED_HANDLER(p, m, ...)                                                                \
 	{                                                                                          \
 		.path = (p), .mode = S_IFREG | (m), .getattr = emulated_getattr,                   \
 		.open = emulated_open, .content = emulated_content, .write = emulated_write,       \
+		__VA_ARGS__                                                                        \
 	}

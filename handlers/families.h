@@ -15,3 +15,8 @@ struct handler_family {
 
 extern const struct handler_family handler_families[];
 extern const size_t n_handler_families;
+
+/* Every point attach, the OCI hook and the runtime wrapper bind: the rows marked bind, in
+ * table order, then the instances of rows with bind_instances(). Free with
+ * handler_binds_done(). */
+int handler_bind_points(struct handler_binds *ret);

@@ -46,6 +46,21 @@ struct pb_file {
 struct pb_dir;
 int pb_dir_add(struct pb_dir *d, const char *name, mode_t type);
 
+/* A point attach, the OCI hook and the runtime wrapper bind (src/attach): procbox's source,
+ * below the mount root, over the container's own target, below its root. */
+struct handler_bind_point {
+	char *source;
+	char *target;
+};
+struct handler_binds {
+	struct handler_bind_point *p;
+	size_t n, cap;
+	size_t n_rows; /* handler_bind_points(): the first n_rows are rows', the rest instances */
+};
+/* Adds a point (copies of both strings). */
+int handler_binds_add(struct handler_binds *b, const char *source, const char *target);
+void handler_binds_done(struct handler_binds *b);
+
 struct handler {
 	const char *path; /* below the mount root, no leading or trailing '/' */
 	bool subtree;	  /* also serves every path below */
@@ -56,6 +71,13 @@ struct handler {
 	/* A proc/sys entry served by this handler even on kernels that keep it per namespace
 	 * (where others give way to the passthrough, tree_init()). */
 	bool namespaced_too;
+	/* Bound over the container's own path (a folder: whole) by attach, the OCI hook and
+	 * the runtime wrapper: the table is their only list (handler_bind_points()). */
+	bool bind;
+	/* For points found at run time (one per host disk, say): adds each, in a stable
+	 * order, with handler_binds_add(). Runs in the attaching process, which is in the
+	 * host's namespaces. */
+	int (*bind_instances)(struct handler_binds *b);
 
 	/* All optional. Defaults: getattr from mode, owned by the container's root,
 	 * st_size 4096 for files; read from content(); no write (EACCES). */

@@ -724,6 +724,7 @@ const struct handler procsys_handlers[] = {
 	.path = PROCSYS,
 	.subtree = true,
 	.mode = S_IFDIR | 0555,
+	.bind = true,
 	.getattr = procsys_getattr,
 	.readdir = procsys_readdir,
 	.readlink = procsys_readlink,

@@ -971,21 +971,31 @@ static int cpu_dir_content(const struct pb_caller *c, struct pb_file *f, char **
 }
 
 const struct handler resources_handlers[] = {
-    {.path = "proc/meminfo", .mode = S_IFREG | 0444, .content = meminfo_content},
+    {.path = "proc/meminfo", .mode = S_IFREG | 0444, .bind = true, .content = meminfo_content},
     {.path = "proc/cpuinfo",
      .mode = S_IFREG | 0444,
      .size = PB_VIEW_SIZE,
+     .bind = true,
      .content = cpuinfo_content},
-    {.path = "proc/stat", .mode = S_IFREG | 0444, .size = PB_VIEW_SIZE, .content = stat_content},
-    {.path = "proc/loadavg", .mode = S_IFREG | 0444, .content = loadavg_content},
+    {.path = "proc/stat",
+     .mode = S_IFREG | 0444,
+     .size = PB_VIEW_SIZE,
+     .bind = true,
+     .content = stat_content},
+    {.path = "proc/loadavg", .mode = S_IFREG | 0444, .bind = true, .content = loadavg_content},
     {.path = "proc/diskstats",
      .mode = S_IFREG | 0444,
      .size = PB_VIEW_SIZE,
+     .bind = true,
      .content = diskstats_content},
+    /* Bound whole: htop, sysstat and psutil count the cpuN folders, which must be the
+     * container's; the host's other entries (cpufreq, vulnerabilities, ...) are served
+     * read-only through it. */
     {
 	.path = CPU_DIR,
 	.subtree = true,
 	.mode = S_IFDIR | 0555,
+	.bind = true,
 	.getattr = cpu_dir_getattr,
 	.readdir = cpu_dir_readdir,
 	.readlink = cpu_dir_readlink,

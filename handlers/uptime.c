@@ -70,8 +70,8 @@ static int swaps_content(const struct pb_caller *c, struct pb_file *f, char **re
 }
 
 const struct handler uptime_handlers[] = {
-    {.path = "proc/uptime", .mode = S_IFREG | 0444, .content = uptime_content},
-    {.path = "proc/swaps", .mode = S_IFREG | 0444, .content = swaps_content},
+    {.path = "proc/uptime", .mode = S_IFREG | 0444, .bind = true, .content = uptime_content},
+    {.path = "proc/swaps", .mode = S_IFREG | 0444, .bind = true, .content = swaps_content},
 };
 
 const size_t n_uptime_handlers = ELEMENTSOF(uptime_handlers);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "attach/nsmount.h"
 #include "container/container.h"
+#include "handlers/families.h"
 #include "handlers/handler.h"
 #include "lib/testns.h"
 #include "util/array.h"
@@ -20,6 +23,8 @@
 #include "util/macro.h"
 #include "util/mountinfo.h"
 #include "util/procstat.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 /* ---------- ARRAY_GROW ---------- */
 
@@ -316,4 +321,79 @@ Test(clone_tree, clones_a_path_below_the_mountpoint_or_the_mountpoint_itself)
 	unlink(file);
 	rmdir(sub);
 	rmdir(dir);
+}
+
+/* ---------- handler_bind_points ---------- */
+
+Test(bind, rows_marked_bind_are_the_paths_attach_binds)
+{
+	static const char *const want[] = {
+	    "proc/sys",
+	    "proc/uptime",
+	    "proc/swaps",
+	    "proc/meminfo",
+	    "proc/cpuinfo",
+	    "proc/stat",
+	    "proc/loadavg",
+	    "proc/diskstats",
+	    "sys/kernel/config",
+	    "sys/kernel/debug",
+	    "sys/kernel/tracing",
+	    "sys/kernel/security",
+	    "sys/module/nf_conntrack/parameters/hashsize",
+	    "sys/devices/virtual/net",
+	    "sys/devices/virtual/dmi/id/product_uuid",
+	    "sys/devices/system/cpu",
+	};
+	struct handler_binds b = {0};
+
+	cr_assert_eq(handler_bind_points(&b), 0);
+	cr_assert_eq(b.n_rows, ELEMENTSOF(want));
+	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+		size_t found = 0;
+
+		for (size_t k = 0; k < b.n_rows; k++)
+			if (strcmp(b.p[k].source, want[i]) == 0) {
+				cr_expect_str_eq(b.p[k].target, want[i], "a row binds over itself");
+				found++;
+			}
+		cr_expect_eq(found, 1, "%s bound once", want[i]);
+	}
+	handler_binds_done(&b);
+	cr_assert_null(b.p);
+	cr_assert_eq(b.n, 0);
+}
+
+Test(bind, instances_are_the_stat_files_of_the_hosts_disks_with_media)
+{
+	struct handler_binds b = {0};
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+	size_t want = 0;
+
+	cr_assert_eq(handler_bind_points(&b), 0);
+	for (size_t i = b.n_rows; i < b.n; i++) {
+		char disk[NAME_MAX + 1], real[PATH_MAX], kpath[PATH_MAX];
+
+		cr_assert_eq(sscanf(b.p[i].source, "sys/block/%255[^/]/stat", disk), 1, "%s",
+			     b.p[i].source);
+		if (i > b.n_rows)
+			cr_expect_lt(strcmp(b.p[i - 1].source, b.p[i].source), 0, "sorted by name");
+		snprintf(kpath, sizeof(kpath), "/%s", b.p[i].source);
+		cr_assert_not_null(realpath(kpath, real));
+		snprintf(kpath, sizeof(kpath), "/%s", b.p[i].target);
+		cr_expect_str_eq(real, kpath, "%s: the file its link leads to", disk);
+	}
+	d = opendir("/sys/block");
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *size = NULL;
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "/sys/block/%s/size", de->d_name);
+		if (de->d_name[0] != '.' && read_full_file(path, &size, NULL) == 0 &&
+		    strcmp(size, "0\n") != 0)
+			want++;
+	}
+	cr_expect_eq(b.n - b.n_rows, want, "one point per disk with media");
+	handler_binds_done(&b);
 }

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -16,6 +15,7 @@
 #include "attach/restart.h"
 #include "container/container.h"
 #include "fs/inodeset.h"
+#include "handlers/families.h"
 #include "nsenter/namespaces.h"
 #include "util/array.h"
 #include "util/fileio.h"
@@ -25,121 +25,8 @@
 
 #define FUSE_SUPER_MAGIC 0x65735546
 
-const char *const attach_points[] = {
-    "proc/sys",
-    "proc/uptime",
-    "proc/swaps",
-    "proc/meminfo",
-    "proc/cpuinfo",
-    "proc/stat",
-    "proc/loadavg",
-    "proc/diskstats",
-    "sys/kernel/config",
-    "sys/kernel/debug",
-    "sys/kernel/tracing",
-    "sys/kernel/security",
-    "sys/module/nf_conntrack/parameters/hashsize",
-    "sys/devices/virtual/net",
-    "sys/devices/virtual/dmi/id/product_uuid",
-    /* The whole folder: htop, sysstat and psutil count the cpuN folders, which must be the
-     * container's; procbox serves the host's other entries (cpufreq, vulnerabilities, ...)
-     * read-only through it. */
-    "sys/devices/system/cpu",
-};
-const size_t n_attach_points = ELEMENTSOF(attach_points);
-_Static_assert(ELEMENTSOF(attach_points) + ATTACH_MAX_DISKS <= ATTACH_MAX_POINTS,
-	       "raise ATTACH_MAX_POINTS");
-
-/* The disks' points of the last items_init(): where each stat file is served, and where the
- * kernel has it. */
-struct disk_point {
-	char *source; /* sys/block/<disk>/stat */
-	char *target; /* sys/devices/.../block/<disk>/stat */
-};
-static struct disk_point disk_points[ATTACH_MAX_DISKS];
-static size_t n_disk_points;
-
-static void disk_points_clear(void)
-{
-	for (size_t i = 0; i < n_disk_points; i++) {
-		free(disk_points[i].source);
-		free(disk_points[i].target);
-	}
-	n_disk_points = 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The source and target of name's point; false if the disk has no media (an unused loop
- * device: its counters are 0 for everyone, and a point per container for each would only
- * make attaching and re-attaching slower) or if /sys/block/name is no link to a folder
- * below /sys/devices (what every kernel since 2.6.25 makes it). */
-static bool disk_point_make(const char *name, struct disk_point *ret)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	_cleanup_free_ char *size = NULL;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/block/%s/size", name);
-	if (read_full_file(path, &size, NULL) < 0 || strcmp(size, "0\n") == 0)
-		return false;
-	snprintf(path, sizeof(path), "/sys/block/%s", name);
-	n = readlink(path, link, sizeof(link));
-	if (n <= 0 || (size_t)n >= sizeof(link))
-		return false;
-	link[n] = 0;
-	if (strncmp(link, "../devices/", 11) != 0 || strstr(link, "/../") || strstr(link, "/./"))
-		return false;
-	/* where procbox serves it: handlers/blockstat.h */
-	if (asprintf(&ret->source, "sys/block/%s/stat", name) < 0) {
-		ret->source = NULL;
-		return false;
-	}
-	if (asprintf(&ret->target, "sys/%s/stat", link + 3) < 0) {
-		free(ret->source);
-		ret->source = ret->target = NULL;
-		return false;
-	}
-	return true;
-}
-
-/* The whole disks the host has now, by name (the host's /sys/block, read by the attaching
- * process, which runs in the host's namespaces). None if it cannot be read: the other
- * points are attached all the same. */
-static void disk_points_init(void)
-{
-	_cleanup_free_ char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *dir;
-
-	disk_points_clear();
-	dir = opendir("/sys/block");
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (ARRAY_GROW(names, cap, n, 32) < 0)
-			break;
-		names[n] = strdup(de->d_name);
-		if (!names[n])
-			break;
-		n++;
-	}
-	closedir(dir);
-	if (n > 0)
-		qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (n_disk_points < ATTACH_MAX_DISKS &&
-		    disk_point_make(names[i], &disk_points[n_disk_points]))
-			n_disk_points++;
-		free(names[i]);
-	}
-}
+/* The points of the last items_init(), which items point into. */
+static struct handler_binds points;
 
 size_t attach_n_items(const struct attach_item *items)
 {
@@ -196,19 +83,27 @@ static struct attach_item item_make(const char *source, const char *target,
 	};
 }
 
-/* Fills items (ATTACH_MAX_POINTS entries) and returns how many are used. */
-static size_t items_init(struct attach_item *items, enum nsmount_action action)
+/* Fills items (ATTACH_MAX_POINTS entries) from the handler table and returns how many are
+ * used, or a negative errno. */
+static int items_init(struct attach_item *items, enum nsmount_action action)
 {
-	size_t n = 0;
+	size_t n = 0, n_instances = 0;
+	int r;
 
-	for (size_t i = 0; i < n_attach_points; i++, n++)
-		items[n] = item_make(attach_points[i], attach_points[i], action);
-	disk_points_init();
-	for (size_t i = 0; i < n_disk_points; i++, n++)
-		items[n] = item_make(disk_points[i].source, disk_points[i].target, action);
+	handler_binds_done(&points);
+	r = handler_bind_points(&points);
+	if (r < 0)
+		return r;
+	if (points.n_rows > ATTACH_MAX_POINTS - ATTACH_MAX_DISKS)
+		return -E2BIG;
+	for (size_t i = 0; i < points.n; i++) {
+		if (i >= points.n_rows && n_instances++ == ATTACH_MAX_DISKS)
+			break;
+		items[n++] = item_make(points.p[i].source, points.p[i].target, action);
+	}
 	for (size_t i = n; i < ATTACH_MAX_POINTS; i++)
 		items[i] = (struct attach_item){.op.tree_fd = -EBADF};
-	return n;
+	return (int)n;
 }
 
 int attach_procbox_devs(const char *mountpoint, struct nsmount_devs *ret, dev_t **ret_dead)
@@ -250,7 +145,10 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, const 
 	size_t n = 0, n_items;
 	int r;
 
-	n_items = items_init(items, NSMOUNT_ATTACH);
+	r = items_init(items, NSMOUNT_ATTACH);
+	if (r < 0)
+		return r;
+	n_items = (size_t)r;
 	if (stat(mountpoint, &st) < 0)
 		return negative_errno();
 	devs.live = st.st_dev;
@@ -285,7 +183,10 @@ int detach_container(const char *mountpoint, pid_t pid, const char *base, struct
 	size_t n;
 	int r;
 
-	n = items_init(items, NSMOUNT_DETACH);
+	r = items_init(items, NSMOUNT_DETACH);
+	if (r < 0)
+		return r;
+	n = (size_t)r;
 	r = attach_procbox_devs(mountpoint, &devs, &dead);
 	if (r < 0)
 		return r;

@@ -12,26 +12,21 @@
 #define ATTACH_TIMEOUT_MS 10000
 
 /*
- * The paths procbox covers in a container, relative to both the container's root and
- * procbox's mountpoint ("proc/sys" is <mountpoint>/proc/sys over the container's
- * /proc/sys). Folders listed here are covered whole; a path the daemon does not serve is
- * left alone.
- */
-extern const char *const attach_points[];
-extern const size_t n_attach_points;
-
-/*
- * Besides those, the stat file of every whole disk of the host with media (size > 0), as
- * /sys/block lists them when the container is attached: procbox's sys/block/<disk>/stat over the
- * container's sys/devices/.../block/<disk>/stat, the file its /sys/block/<disk> link leads to
- * (targets are never reached through a link). At most ATTACH_MAX_DISKS of them, the first by name.
+ * The paths procbox covers in a container are the handler table's (handler_bind_points():
+ * rows marked bind, relative to both the container's root and procbox's mountpoint,
+ * "proc/sys" is <mountpoint>/proc/sys over the container's /proc/sys; folders are covered
+ * whole), and the points its rows find at run time: the stat file of every whole disk of
+ * the host with media, procbox's sys/block/<disk>/stat over the container's
+ * sys/devices/.../block/<disk>/stat (handlers/blockstat.h). A path the daemon does not
+ * serve is left alone. Of the points found at run time, at most ATTACH_MAX_DISKS, the
+ * first by name.
  */
 #define ATTACH_MAX_DISKS 224
 /* The size of the items array that attach_container() and detach_container() fill. */
 #define ATTACH_MAX_POINTS (32 + ATTACH_MAX_DISKS)
 
 /* One point's fate. items arrays end at the first item without path (or at
- * ATTACH_MAX_POINTS); the paths of the disks' points stay valid until the next call. */
+ * ATTACH_MAX_POINTS); their paths stay valid until the next call. */
 struct attach_item {
 	const char *path;   /* below the container's root */
 	const char *source; /* below procbox's mountpoint */
