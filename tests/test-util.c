@@ -143,10 +143,22 @@ Test(mountinfo_line, takes_every_field_and_undoes_escapes)
 	mountinfo_entry_done(&e);
 }
 
-Test(mountinfo_line, refuses_relative_paths_and_missing_fields)
+Test(mountinfo_line, takes_the_root_of_an_nsfs_bind)
+{
+	static const char line[] =
+	    "105 26 0:4 net:[4026532306] /run/docker/netns/aa59360ad64e rw - nsfs nsfs rw";
+	struct mountinfo_entry e;
+
+	cr_assert_eq(mountinfo_parse_line(line, strlen(line), &e), 0);
+	cr_assert_str_eq(e.root, "net:[4026532306]");
+	cr_assert_str_eq(e.mountpoint, "/run/docker/netns/aa59360ad64e");
+	cr_assert_str_eq(e.fstype, "nsfs");
+	mountinfo_entry_done(&e);
+}
+
+Test(mountinfo_line, refuses_relative_mountpoints_and_missing_fields)
 {
 	static const char *const bad[] = {
-	    "36 25 0:31 sub /mnt rw - tmpfs tmpfs rw",	    /* relative root */
 	    "36 25 0:31 / mnt rw - tmpfs tmpfs rw",	    /* relative mountpoint */
 	    "36 25 0:31 / /mnt rw - tmpfs tmpfs",	    /* no super options */
 	    "36 25 0:31 / /mnt rw shared:1 tmpfs tmpfs rw", /* no separator */

@@ -109,8 +109,10 @@ int mountinfo_parse_line(const char *line, size_t len, struct mountinfo_entry *r
 	r = take_field(&p, end, &e.root);
 	if (r >= 0)
 		r = take_field(&p, end, &e.mountpoint);
-	/* The kernel prints absolute paths only; anything else is not a mountinfo line. */
-	if (r >= 0 && (e.root[0] != '/' || e.mountpoint[0] != '/'))
+	/* The kernel prints an absolute mountpoint; the root is absolute too, but for a
+	 * file of a pseudo file system, which it names as such (an nsfs bind, as Docker
+	 * keeps of every container's network namespace: "net:[4026532306]"). */
+	if (r >= 0 && e.mountpoint[0] != '/')
 		r = -EBADMSG;
 	if (r >= 0) {
 		f = next_field(&p, end, &flen); /* per-mount options */
