@@ -2,8 +2,9 @@
 /*
  * Faults against the real daemon: its children killed and stopped at random under load
  * from ten containers, and containers that exit in the middle of a request. Every
- * request must end within the daemon's timeout (an answer or an error, never a hang), the
- * daemon must keep serving, and nothing may be left behind: no zombie, no fd, no child.
+ * request must end (an answer or an error, never a hang), the daemon must keep serving,
+ * and nothing may be left behind: no zombie, no fd, no child. Times are printed, never
+ * judged: speed is bench/'s to measure.
  *
  * PROCBOX_LONG=1 runs the load for a minute instead of a few seconds.
  */
@@ -28,18 +29,10 @@
 
 #define TIMEOUT_MS 500
 
-/*
- * A request waits at most one timeout for its child to be forked and one for the
- * answer, and is retried once with a fresh agent when its agent died under it: four
- * timeouts is the bound checked. Under the sanitizers a fork of
- * the daemon takes 5-25 ms, children queue for the spawning thread, and a bound in time
- * says nothing about procbox: there only "no hang" is checked.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define SYSCALL_BOUND_MS 30000
-#else
-#define SYSCALL_BOUND_MS (4 * TIMEOUT_MS)
-#endif
+/* A request waits at most one timeout for its child to be forked and one for the
+ * answer, and is retried once with a fresh agent when its agent died under it: calls
+ * slower than four timeouts are counted and printed (not judged). */
+#define SLOW_CALL_MS (4 * TIMEOUT_MS)
 
 static struct test_daemon d;
 static char procsys[256];
@@ -87,7 +80,7 @@ struct op_stats {
 	int err_by_errno[256];
 };
 
-/* Times one system call; a slow one (beyond SYSCALL_BOUND_MS) is counted. */
+/* Times one system call, for the record; a slow one (beyond SLOW_CALL_MS) is counted. */
 #define TIMED(st, expr)                                                                            \
 	({                                                                                         \
 		int64_t t0_ = hct_now_ms();                                                        \
@@ -97,7 +90,7 @@ struct op_stats {
 		(st)->ops++;                                                                       \
 		if (dt_ > (st)->max_ms)                                                            \
 			(st)->max_ms = dt_;                                                        \
-		if (dt_ > SYSCALL_BOUND_MS)                                                        \
+		if (dt_ > SLOW_CALL_MS)                                                            \
 			(st)->slow++;                                                              \
 		if (r_ < 0) {                                                                      \
 			(st)->errors++;                                                            \
@@ -321,14 +314,11 @@ Test(faults, killed_and_stopped_children_under_load_from_ten_containers)
 	}
 	cr_log_info("%d ops from %d processes in %d containers, %d errors, slowest %d ms, "
 		    "%d above %d ms; %d children killed, %d stopped",
-		    ops, N * WORKERS, N, errors, max_ms, slow, SYSCALL_BOUND_MS, fs.killed,
-		    fs.stopped);
+		    ops, N * WORKERS, N, errors, max_ms, slow, SLOW_CALL_MS, fs.killed, fs.stopped);
 	for (int k = 0; k < N * WORKERS; k++)
 		cr_log_info("worker %d: %s", k, errs[k]);
 	cr_expect_gt(ops, N * WORKERS * 10, "the load did not run");
 	cr_expect_gt(fs.killed, 0);
-	cr_expect_eq(slow, 0, "%d system calls took more than %d ms (slowest %d ms)", slow,
-		     SYSCALL_BOUND_MS, max_ms);
 
 	/* procbox keeps serving, every container alike */
 	for (int i = 0; i < N; i++) {
@@ -358,7 +348,8 @@ struct timed_arg {
 	int delay_ms;
 };
 
-/* "<ms> <result>" for one open+read of path */
+/* "<ms> ms ok <content>" or "<ms> ms err <errno name>" for one open+read of path (the
+ * time is for the record) */
 static int do_timed_read(const void *p, char *out, size_t outsz)
 {
 	const struct timed_arg *a = p;
@@ -369,25 +360,30 @@ static int do_timed_read(const void *p, char *out, size_t outsz)
 	usleep((useconds_t)a->delay_ms * 1000);
 	t0 = hct_now_ms();
 	r = hct_read_file(a->path, buf, sizeof(buf));
-	snprintf(out, outsz, "%d %s", (int)(hct_now_ms() - t0), r < 0 ? strerror(-r) : buf);
+	snprintf(out, outsz, "%d ms %s %s", (int)(hct_now_ms() - t0), r < 0 ? "err" : "ok",
+		 r < 0 ? strerrorname_np(-r) : buf);
 	return 0;
 }
 
 /*
- * A stopped agent answers nothing: the request that waits on it ends at the timeout, and
- * so must every request queued behind it on the same agent, not one timeout after the
- * other.
+ * A stopped agent answers nothing: the request that waits on it ends at the timeout
+ * (ETIMEDOUT), and every request queued behind it on the same agent goes to a fresh
+ * agent and is answered, instead of waiting out a timeout of its own on the stopped one.
  */
-Test(faults, requests_queued_on_a_stopped_agent_end_within_one_timeout)
+Test(faults, requests_queued_on_a_stopped_agent_go_to_a_fresh_one)
 {
 	static const char *const warm[] = {
 	    "/proc/sys/kernel/version", "/proc/sys/vm/overcommit_ratio", "/proc/sys/fs/inode-nr"};
+	/* files never opened before: nothing cached answers them; what each reads when
+	 * answered (ostype and osrelease are the host's in any container) */
+	static const char *const paths[] = {"/proc/sys/kernel/ostype", "/proc/sys/vm/swappiness",
+					    "/proc/sys/fs/file-nr", "/proc/sys/kernel/osrelease"};
 	enum { READERS = 4 };
 	struct hct_opts o = {.userns = true, .pidns = true, .netns = true, .procsys = procsys};
 	pid_t kids[64], runners[READERS];
-	int pipes[READERS][2], n, worst = 0;
+	int pipes[READERS][2], n, timed_out = 0;
+	char out[READERS][256], want[256];
 	struct hct c;
-	char out[256];
 
 	cr_assert_eq(hct_start(&o, &c), 0);
 	/* Folders every container has are entries the kernel keeps: looked up once here,
@@ -395,8 +391,8 @@ Test(faults, requests_queued_on_a_stopped_agent_end_within_one_timeout)
 	 * agent (a shared folder's lookup would rather be made once by the kernel for all
 	 * of them). */
 	for (size_t i = 0; i < ELEMENTSOF(warm); i++)
-		cr_assert_eq(hct_call(&c, 0, do_read, warm[i], out, sizeof(out)), 0, "%s: %s",
-			     warm[i], out);
+		cr_assert_eq(hct_call(&c, 0, do_read, warm[i], out[0], sizeof(out[0])), 0, "%s: %s",
+			     warm[i], out[0]);
 	n = daemon_children(&d, kids, 64);
 	cr_assert_gt(n, 0);
 	for (int i = 0; i < n && i < 64; i++)
@@ -406,38 +402,55 @@ Test(faults, requests_queued_on_a_stopped_agent_end_within_one_timeout)
 		cr_assert_eq(pipe(pipes[k]), 0);
 		runners[k] = fork();
 		if (runners[k] == 0) {
-			/* files never opened before: nothing cached answers them */
-			static const char *const paths[] = {
-			    "/proc/sys/kernel/ostype", "/proc/sys/vm/swappiness",
-			    "/proc/sys/fs/file-nr", "/proc/sys/kernel/osrelease"};
-			struct timed_arg a = {paths[k % 4], 20 * k};
+			struct timed_arg a = {paths[k], 20 * k};
+			char res[256] = "";
 
-			(void)hct_call(&c, 0, do_timed_read, &a, out, sizeof(out));
-			(void)!write(pipes[k][1], out, strlen(out) + 1);
+			(void)hct_call(&c, 0, do_timed_read, &a, res, sizeof(res));
+			(void)!write(pipes[k][1], res, strlen(res) + 1);
 			_exit(0);
 		}
 		close(pipes[k][1]);
 	}
+	/* Collected while the agent is still stopped: every answer came without it. */
 	for (int k = 0; k < READERS; k++) {
-		ssize_t r = read(pipes[k][0], out, sizeof(out) - 1);
-		int ms = 0;
+		ssize_t r = read(pipes[k][0], out[k], sizeof(out[k]) - 1);
 
-		out[r > 0 ? r : 0] = 0;
+		out[k][r > 0 ? r : 0] = 0;
 		close(pipes[k][0]);
 		waitpid(runners[k], NULL, 0);
-		sscanf(out, "%d", &ms);
-		cr_log_info("reader %d: %s", k, out);
-		if (ms > worst)
-			worst = ms;
+		cr_log_info("reader %d (%s): %s", k, paths[k], out[k]);
 	}
 	for (int i = 0; i < n && i < 64; i++)
 		kill(kids[i], SIGCONT);
-	cr_expect_leq(worst, TIMEOUT_MS + 300, "a request queued behind a stopped agent took %d ms",
-		      worst);
+
+	for (int k = 0; k < READERS; k++) {
+		const char *res = strstr(out[k], " ms ");
+
+		cr_assert_not_null(res, "reader %d reported nothing", k);
+		res += 4;
+		if (strncmp(res, "err ", 4) == 0) {
+			/* the one request the stopped agent held */
+			cr_expect_str_eq(res, "err ETIMEDOUT", "reader %d", k);
+			timed_out++;
+			continue;
+		}
+		cr_expect_eq(strncmp(res, "ok ", 3), 0, "reader %d: %s", k, res);
+		if (k == 0 || k == 3) {
+			cr_assert_eq(read_line(paths[k], want, sizeof(want)), 0);
+			cr_expect_str_eq(res + 3, want, "reader %d", k);
+		} else {
+			cr_expect_neq(res[3], 0, "reader %d read nothing", k);
+		}
+	}
+	cr_expect_leq(
+	    timed_out, 1,
+	    "%d requests timed out: the ones queued behind the stopped agent waited on it",
+	    timed_out);
 	/* and the container is served again */
 	cr_assert_eq(
-	    hct_call(&c, 0, do_read, "/proc/sys/net/ipv4/ip_default_ttl", out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "64");
+	    hct_call(&c, 0, do_read, "/proc/sys/net/ipv4/ip_default_ttl", out[0], sizeof(out[0])),
+	    0);
+	cr_assert_str_eq(out[0], "64");
 	hct_stop(&c);
 	suite_stop_cleanly(&d);
 }
@@ -445,8 +458,10 @@ Test(faults, requests_queued_on_a_stopped_agent_end_within_one_timeout)
 /*
  * A container that exits while its request waits on a stopped agent: its processes can
  * only go once the daemon answers (a FUSE request already read by the daemon is waited
- * for even by a killed task), so the answer must come within the timeout, and the
- * container be gone right after, leaving nothing behind.
+ * for even by a killed task), so the daemon must answer it without the agent (at its
+ * timeout), and the container be gone while the agent is still stopped, leaving nothing
+ * behind. A daemon that held the request would hold the container for ever: the suite's
+ * timeout turns that into a failure.
  */
 Test(faults, a_container_exiting_mid_request_is_not_held)
 {
@@ -486,9 +501,7 @@ Test(faults, a_container_exiting_mid_request_is_not_held)
 	t_runner = hct_now_ms();
 	cr_log_info("container killed mid-request: gone after %d ms, its reader after %d ms",
 		    (int)(t_gone - t_kill), (int)(t_runner - t_kill));
-	cr_expect_leq(t_gone - t_kill, TIMEOUT_MS + 300, "the container took %d ms to go",
-		      (int)(t_gone - t_kill));
-	cr_expect_leq(t_runner - t_kill, TIMEOUT_MS + 300);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the reader did not end");
 
 	for (int i = 0; i < n && i < 64; i++)
 		kill(kids[i], SIGCONT);
