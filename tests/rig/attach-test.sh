@@ -286,10 +286,12 @@ attach_checks()
 }
 
 # kill -9 procbox and its holder with containers running (the connection is lost), start
-# it again: how long until every container reads its files through procbox again.
+# it again: every container reads its files through procbox again, with nothing else done.
+# How long that took is printed; the 60 s limit only turns a re-attach that never comes
+# into a failure.
 restart_checks()
 {
-	local mode=$1 t0 took pids=() names=() ok i all out
+	local mode=$1 t0 took pids=() names=() ok all out guard
 	pids=("$(ct_pid "$rt_cid")" "$(ct_pid "$at_cid")")
 	names=("rt-$$" "at-$$")
 	procbox_stop KILL
@@ -302,7 +304,8 @@ restart_checks()
 	t0=$(now)
 	procbox_start || tap_diag "procbox did not come back: $(tail -n 5 "$log")"
 	ok=(0 0)
-	for ((i = 0; i < 500; i++)); do
+	guard=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$guard" ]; do
 		all=1
 		for k in 0 1; do
 			if [ "${ok[$k]}" = 0 ] && [ "$(ct_reads "${pids[$k]}")" = "${names[$k]}" ]; then
@@ -314,12 +317,13 @@ restart_checks()
 		sleep 0.01
 	done
 	took=$(ms_since "$t0")
-	if [ "$all" = 1 ] && [ "$took" -lt 1000 ]; then
-		tap_ok "$mode: after kill -9 and a restart every container reads procbox again ($took ms)"
+	if [ "$all" = 1 ]; then
+		tap_ok "$mode: after kill -9 and a restart every container reads procbox again"
 	else
-		tap_fail "$mode: after kill -9 and a restart every container reads procbox again within 1 s" \
-			"took $took ms; runtime container ${ok[0]}, attached ${ok[1]}" "$(tail -n 20 "$log")"
+		tap_fail "$mode: after kill -9 and a restart every container reads procbox again" \
+			"runtime container ${ok[0]}, attached ${ok[1]} after $took ms" "$(tail -n 20 "$log")"
 	fi
+	tap_diag "$mode: every container read procbox again $took ms after the restart"
 	tap_diag "$(grep 'Re-attached' "$log" | tail -n 1)"
 	# Emulated values are saved per container: a restart, even one that lost the
 	# connection, gives them back to the same container.
