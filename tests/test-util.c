@@ -162,13 +162,29 @@ Test(mountinfo_line, refuses_relative_mountpoints_and_missing_fields)
 	    "36 25 0:31 / mnt rw - tmpfs tmpfs rw",	    /* relative mountpoint */
 	    "36 25 0:31 / /mnt rw - tmpfs tmpfs",	    /* no super options */
 	    "36 25 0:31 / /mnt rw shared:1 tmpfs tmpfs rw", /* no separator */
+	    "36 25 0:31 / /mnt rw -",			    /* nothing after it */
 	    "36 25 0:31x / /mnt rw - tmpfs tmpfs rw",
+	    "36 25 / /mnt rw - tmpfs tmpfs rw",
 	};
 	struct mountinfo_entry e;
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		cr_assert_eq(mountinfo_parse_line(bad[i], strlen(bad[i]), &e), -EBADMSG, "line %zu",
 			     i);
+}
+
+Test(mountinfo_line, takes_an_empty_source_as_the_kernel_prints_it)
+{
+	/* A FUSE mount whose source is "": the kernel prints nothing between two spaces. */
+	static const char line[] = "60 26 0:50 / /mnt/x rw - fuse.x  rw,user_id=0";
+	struct mountinfo_entry e;
+
+	cr_assert_eq(mountinfo_parse_line(line, strlen(line), &e), 0);
+	cr_expect_str_eq(e.mountpoint, "/mnt/x");
+	cr_expect_str_eq(e.fstype, "fuse.x");
+	cr_expect_str_eq(e.source, "");
+	cr_expect_str_eq(e.super_options, "rw,user_id=0");
+	mountinfo_entry_done(&e);
 }
 
 /* ---------- read_full_fd_at_most ---------- */

@@ -143,7 +143,9 @@ int cgroup_layout_parse(const char *root, const char *mountinfo, struct cgroup_l
 		if (r < 0)
 			continue;
 		r = 0;
-		if (strcmp(e.fstype, "cgroup") == 0) {
+		if (e.root[0] != '/' || e.mountpoint[0] != '/') {
+			/* no file system path: a cgroup mount never has one */
+		} else if (strcmp(e.fstype, "cgroup") == 0) {
 			for (size_t c = 0; c < _CGROUP_CONTROLLER_MAX && r >= 0; c++)
 				if (word_in(e.super_options, ",", v1_names[c]))
 					r = hierarchy_offer(&l->h[c], 1, root, &e);

@@ -32,12 +32,13 @@ static char *unescape(const char *s, size_t len)
 	return out;
 }
 
-/* The next space-separated field before end (moves *p past it); NULL at the end. */
+/* The next field before end (moves *p past it); NULL at the end. The kernel puts one space
+ * between fields, so two in a row enclose an empty one (a mount whose source is ""). */
 static const char *next_field(const char **p, const char *end, size_t *ret_len)
 {
 	const char *s = *p, *e;
 
-	while (s < end && *s == ' ')
+	if (s < end && *s == ' ')
 		s++;
 	if (s >= end)
 		return NULL;

@@ -14,7 +14,7 @@ struct mountinfo_entry {
 	int parent_id;
 	unsigned major;
 	unsigned minor;
-	char *root;	  /* the mount's root inside its file system */
+	char *root;	  /* the mount's root inside its file system ("net:[...]" for nsfs) */
 	char *mountpoint; /* absolute */
 	bool readonly;	  /* per-mount "ro" */
 	bool shared;	  /* has a "shared:N" optional field: mounts here propagate */
