@@ -17,86 +17,8 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 
-enum emul_kind {
-	EMUL_HOST_RO,	  /* the host's value; nobody writes it */
-	EMUL_VALUE,	  /* per container; the kernel's value is never changed */
-	EMUL_PING_RANGE,  /* per container; written to the writer's netns by the writer */
-	EMUL_RANDOM_UUID, /* a fresh v4 UUID on every read */
-};
-
-enum emul_scope {
-	SCOPE_HOST,  /* one value for the whole machine */
-	SCOPE_NETNS, /* one value per network namespace */
-};
-
-struct emul_spec {
-	const char *path; /* below the mount root; the kernel's file is "/" + path */
-	mode_t mode;
-	enum emul_kind kind;
-	enum emul_scope scope;
-	struct sysctl_format fmt;
-	/* The kernel's default, shown where this kernel was built without the entry (no
-	 * CONFIG_MAGIC_SYSRQ, no Yama): tools that list /proc/sys then find what they
-	 * expect. */
-	const char *fallback;
-};
-
-#define INT_ONE(lo, hi) SYSCTL_FORMAT_INT(1, 1, lo, hi)
-
-/* Ranges are the kernel's own (6.x sysctl tables): kptr_restrict 0-2 (SYSCTL_TWO), pid_max
- * from RESERVED_PIDS + 1, nr_open between BITS_PER_LONG and INT_MAX rounded down to it.
- * Where the kernel takes any int but a negative value makes no sense for a limit
- * (max_dgram_qlen, timeouts), negative values are refused. Timeouts are seconds the kernel
- * turns into jiffies and refuses above INT_MAX / HZ: INT_MAX / 1000 fits any HZ. */
-static const struct emul_spec specs[] = {
-    {"proc/sys/kernel/cap_last_cap", 0444, EMUL_HOST_RO, SCOPE_HOST, {0}, NULL},
-    {"proc/sys/kernel/ngroups_max", 0444, EMUL_HOST_RO, SCOPE_HOST, {0}, NULL},
-    {"proc/sys/kernel/random/uuid", 0444, EMUL_RANDOM_UUID, SCOPE_HOST, {0}, NULL},
-    {"proc/sys/kernel/panic", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(INT32_MIN, INT32_MAX), NULL},
-    {"proc/sys/kernel/panic_on_oops", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(INT32_MIN, INT32_MAX),
-     NULL},
-    {"proc/sys/kernel/printk", 0644, EMUL_VALUE, SCOPE_HOST,
-     SYSCTL_FORMAT_INT(1, 4, INT32_MIN, INT32_MAX), NULL},
-    {"proc/sys/kernel/kptr_restrict", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 2), NULL},
-    {"proc/sys/kernel/dmesg_restrict", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
-    {"proc/sys/kernel/sysrq", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 511), "1\n"},
-    {"proc/sys/kernel/pid_max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(301, 4194304), NULL},
-    {"proc/sys/kernel/yama/ptrace_scope", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 3), "1\n"},
-    {"proc/sys/fs/file-max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, INT64_MAX), NULL},
-    {"proc/sys/fs/nr_open", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(64, 2147483584), NULL},
-    {"proc/sys/fs/protected_hardlinks", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
-    {"proc/sys/fs/protected_symlinks", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 1), NULL},
-    {"proc/sys/vm/overcommit_memory", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, 2), NULL},
-    {"proc/sys/vm/mmap_min_addr", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, UINT64_MAX), NULL},
-    {"proc/sys/net/core/somaxconn", 0644, EMUL_VALUE, SCOPE_NETNS, INT_ONE(0, INT32_MAX), NULL},
-    {"proc/sys/net/unix/max_dgram_qlen", 0644, EMUL_VALUE, SCOPE_NETNS, INT_ONE(0, INT32_MAX),
-     NULL},
-    /* Global: a netns other than the host's shows it read-only. */
-    {"proc/sys/net/netfilter/nf_conntrack_max", 0644, EMUL_VALUE, SCOPE_HOST, INT_ONE(0, INT32_MAX),
-     NULL},
-    {"proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644, EMUL_VALUE, SCOPE_NETNS,
-     INT_ONE(0, INT32_MAX / 1000), NULL},
-    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644, EMUL_VALUE, SCOPE_NETNS,
-     INT_ONE(0, INT32_MAX / 1000), NULL},
-    {"proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644, EMUL_VALUE, SCOPE_NETNS,
-     INT_ONE(0, INT32_MAX / 1000), NULL},
-    {"proc/sys/net/ipv4/ping_group_range", 0644, EMUL_PING_RANGE, SCOPE_NETNS,
-     SYSCTL_FORMAT_INT(2, 2, 0, INT32_MAX), NULL},
-    /* The kernel's allocation limit: UINT_MAX / sizeof(struct hlist_nulls_head). */
-    {"sys/module/nf_conntrack/parameters/hashsize", 0600, EMUL_VALUE, SCOPE_HOST,
-     INT_ONE(1, UINT32_MAX / 8), NULL},
-};
-
 /* Serialises "seed unless set" and read-modify-write of a container's values. */
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static const struct emul_spec *spec_of(const char *path)
-{
-	for (size_t i = 0; i < ELEMENTSOF(specs); i++)
-		if (strcmp(specs[i].path, path) == 0)
-			return &specs[i];
-	return NULL;
-}
 
 static bool is_per_container(const struct emul_spec *s)
 {
@@ -119,14 +41,15 @@ static int copy_text(const char *data, size_t len, char *buf, size_t size)
 }
 
 /* The kernel's current value as the caller would read it without procbox. */
-static int kernel_read(const struct pb_caller *c, const struct emul_spec *s, char *buf, size_t size)
+static int kernel_read(const struct pb_caller *c, const struct handler *h, char *buf, size_t size)
 {
+	const struct emul_spec *s = h->data;
 	_cleanup_free_ char *data = NULL;
 	char kpath[PATH_MAX];
 	size_t len = 0;
 	int r;
 
-	pb_kernel_path(s->path, kpath, sizeof(kpath));
+	pb_kernel_path(h->path, kpath, sizeof(kpath));
 	if (served_here(c, s))
 		r = read_full_file(kpath, &data, &len);
 	else
@@ -141,23 +64,23 @@ static int kernel_read(const struct pb_caller *c, const struct emul_spec *s, cha
 }
 
 /* The container's value: what it last wrote, or the kernel's value when it first read. */
-static int container_current(const struct pb_caller *c, const struct emul_spec *s, char *buf,
+static int container_current(const struct pb_caller *c, const struct handler *h, char *buf,
 			     size_t size)
 {
 	char seed[SYSCTL_VALUE_TEXT_MAX];
 	int r;
 
-	r = container_value_get(c->container, s->path, buf, size);
+	r = container_value_get(c->container, h->path, buf, size);
 	if (r != -ENOENT)
 		return r;
-	r = kernel_read(c, s, seed, sizeof(seed));
+	r = kernel_read(c, h, seed, sizeof(seed));
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&store_lock);
 	/* A write may have come in meanwhile: it wins over the seed. */
-	r = container_value_get(c->container, s->path, buf, size);
+	r = container_value_get(c->container, h->path, buf, size);
 	if (r == -ENOENT) {
-		r = container_value_set(c->container, s->path, seed);
+		r = container_value_set(c->container, h->path, seed);
 		if (r >= 0)
 			r = copy_text(seed, strlen(seed), buf, size);
 	}
@@ -189,23 +112,17 @@ static int random_uuid(char *buf, size_t size)
 	return 0;
 }
 
-int emulated_getattr(const struct pb_caller *c, const char *path, struct stat *st)
+bool emulated_exists(const struct handler *h)
 {
-	const struct emul_spec *s = spec_of(path);
+	const struct emul_spec *s = h->data;
 	char kpath[PATH_MAX];
 
-	if (!s)
-		return -ENOENT;
 	/* Absent from this kernel (module not loaded, feature not built): absent here too,
 	 * unless there is a default to show. Netns entries sit in folders the caller's
 	 * netns lookup has already found. */
-	pb_kernel_path(path, kpath, sizeof(kpath));
-	if (s->scope == SCOPE_HOST && !s->fallback && access(kpath, F_OK) < 0)
-		return -ENOENT;
-	pb_default_stat(c, S_IFREG | s->mode, st);
-	return 0;
+	pb_kernel_path(h->path, kpath, sizeof(kpath));
+	return s->scope != SCOPE_HOST || s->fallback || access(kpath, F_OK) == 0;
 }
-
 /* The kernel's sysctl permission: the owner's bits for the container's root, the others'
  * for everyone else (every file here belongs to the container's root user and group). */
 static int check_access(const struct pb_caller *c, mode_t mode, int acc)
@@ -225,33 +142,29 @@ static int check_access(const struct pb_caller *c, mode_t mode, int acc)
 
 int emulated_open(const struct pb_caller *c, struct pb_file *f)
 {
-	const struct emul_spec *s = spec_of(f->path);
+	const struct emul_spec *s = f->h->data;
 	int acc = f->flags & O_ACCMODE;
 
-	if (!s)
-		return -ENOENT;
 	if (s->kind == EMUL_RANDOM_UUID && acc != O_RDONLY)
 		/* The container's root opens it, and learns on write that it cannot. */
 		return pb_caller_is_root(c) ? 0 : -EACCES;
 	if (acc != O_RDONLY && is_per_container(s) && pb_caller_is_host(c))
 		return -EACCES;
-	return check_access(c, s->mode, acc);
+	return check_access(c, f->h->mode & 07777, acc);
 }
 
 int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
 {
-	const struct emul_spec *s = spec_of(f->path);
+	const struct emul_spec *s = f->h->data;
 	char text[SYSCTL_VALUE_TEXT_MAX];
 	int r;
 
-	if (!s)
-		return -ENOENT;
 	if (s->kind == EMUL_RANDOM_UUID)
 		r = random_uuid(text, sizeof(text));
 	else if (s->kind == EMUL_HOST_RO || pb_caller_is_host(c))
-		r = kernel_read(c, s, text, sizeof(text));
+		r = kernel_read(c, f->h, text, sizeof(text));
 	else
-		r = container_current(c, s, text, sizeof(text));
+		r = container_current(c, f->h, text, sizeof(text));
 	if (r < 0)
 		return r;
 	*ret = strdup(text);
@@ -302,7 +215,7 @@ static bool clamp_to_one_extent(const struct id_map *m, uint32_t min, uint32_t m
  * kernel as written, which refuses unmapped ends (EINVAL). A writer in the host's netns
  * keeps its value to itself: the host's range is not a container's to change.
  */
-static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s,
+static int apply_ping_range(const struct pb_caller *c, const struct handler *h,
 			    const struct sysctl_value *v)
 {
 	_cleanup_free_ char *map_text = NULL;
@@ -322,7 +235,7 @@ static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s
 		return -EIO;
 	(void)clamp_to_one_extent(&map, a, b, &a, &b);
 	snprintf(text, sizeof(text), "%u\t%u\n", (unsigned)a, (unsigned)b);
-	pb_kernel_path(s->path, kpath, sizeof(kpath));
+	pb_kernel_path(h->path, kpath, sizeof(kpath));
 	r = nsreq_write(c, NSREQ_DEFAULT_MASK, 0, kpath, text, strlen(text), 0);
 	return r < 0 ? r : 0;
 }
@@ -330,13 +243,11 @@ static int apply_ping_range(const struct pb_caller *c, const struct emul_spec *s
 int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 		   off_t off)
 {
-	const struct emul_spec *s = spec_of(f->path);
+	const struct emul_spec *s = f->h->data;
 	char text[SYSCTL_VALUE_TEXT_MAX];
 	struct sysctl_value v;
 	int r;
 
-	if (!s)
-		return -ENOENT;
 	if (s->kind == EMUL_RANDOM_UUID)
 		return -EPERM;
 	if (!is_per_container(s) || pb_caller_is_host(c) || !pb_caller_is_root(c))
@@ -354,7 +265,7 @@ int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf
 		/* Fewer fields than the entry holds set only those, as in the kernel. */
 		struct sysctl_value base;
 
-		r = container_current(c, s, text, sizeof(text));
+		r = container_current(c, f->h, text, sizeof(text));
 		if (r < 0)
 			return r;
 		if (sysctl_value_parse(&sysctl_format_any, text, strlen(text), &base) < 0)
@@ -369,7 +280,7 @@ int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf
 	 * raises what every other container and the host live with.
 	 */
 	if (s->kind == EMUL_PING_RANGE) {
-		r = apply_ping_range(c, s, &v);
+		r = apply_ping_range(c, f->h, &v);
 		if (r < 0)
 			return r;
 	}
@@ -378,49 +289,59 @@ int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&store_lock);
-	r = container_value_set(c->container, s->path, text);
+	r = container_value_set(c->container, f->h->path, text);
 	pthread_mutex_unlock(&store_lock);
 	if (r < 0)
 		return r;
 	return (int)size;
 }
 
+/* Ranges are the kernel's own (6.x sysctl tables): kptr_restrict 0-2 (SYSCTL_TWO), pid_max
+ * from RESERVED_PIDS + 1, nr_open between BITS_PER_LONG and INT_MAX rounded down to it.
+ * Where the kernel takes any int but a negative value makes no sense for a limit
+ * (max_dgram_qlen, timeouts), negative values are refused. Timeouts are seconds the kernel
+ * turns into jiffies and refuses above INT_MAX / HZ: INT_MAX / 1000 fits any HZ. */
 const struct handler emulated_handlers[] = {
     {.path = "proc/sys/kernel/yama", .mode = S_IFDIR | 0555},
-    EMULATED_HANDLER("proc/sys/kernel/cap_last_cap", 0444),
-    EMULATED_HANDLER("proc/sys/kernel/ngroups_max", 0444),
-    EMULATED_HANDLER("proc/sys/kernel/random/uuid", 0444),
-    EMULATED_HANDLER("proc/sys/kernel/panic", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/panic_on_oops", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/printk", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/kptr_restrict", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/dmesg_restrict", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/sysrq", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/pid_max", 0644),
-    EMULATED_HANDLER("proc/sys/kernel/yama/ptrace_scope", 0644),
-    EMULATED_HANDLER("proc/sys/fs/file-max", 0644),
-    EMULATED_HANDLER("proc/sys/fs/nr_open", 0644),
-    EMULATED_HANDLER("proc/sys/fs/protected_hardlinks", 0644),
-    EMULATED_HANDLER("proc/sys/fs/protected_symlinks", 0644),
-    EMULATED_HANDLER("proc/sys/vm/overcommit_memory", 0644),
-    EMULATED_HANDLER("proc/sys/vm/mmap_min_addr", 0644),
-    EMULATED_HANDLER("proc/sys/net/core/somaxconn", 0644),
-    EMULATED_HANDLER("proc/sys/net/unix/max_dgram_qlen", 0644),
-    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_max", 0644),
-    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644),
-    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644),
-    EMULATED_HANDLER("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644),
+    EMULATED("proc/sys/kernel/cap_last_cap", 0444, EMUL_HOST_RO, SCOPE_HOST, EMUL_NONE, NULL),
+    EMULATED("proc/sys/kernel/ngroups_max", 0444, EMUL_HOST_RO, SCOPE_HOST, EMUL_NONE, NULL),
+    EMULATED("proc/sys/kernel/random/uuid", 0444, EMUL_RANDOM_UUID, SCOPE_HOST, EMUL_NONE, NULL),
+    EMULATED("proc/sys/kernel/panic", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(INT32_MIN, INT32_MAX),
+	     NULL),
+    EMULATED("proc/sys/kernel/panic_on_oops", 0644, EMUL_VALUE, SCOPE_HOST,
+	     EMUL_INT(INT32_MIN, INT32_MAX), NULL),
+    EMULATED("proc/sys/kernel/printk", 0644, EMUL_VALUE, SCOPE_HOST,
+	     SYSCTL_FORMAT_INT(1, 4, INT32_MIN, INT32_MAX), NULL),
+    EMULATED("proc/sys/kernel/kptr_restrict", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 2), NULL),
+    EMULATED("proc/sys/kernel/dmesg_restrict", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 1), NULL),
+    EMULATED("proc/sys/kernel/sysrq", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 511), "1\n"),
+    EMULATED("proc/sys/kernel/pid_max", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(301, 4194304), NULL),
+    EMULATED("proc/sys/kernel/yama/ptrace_scope", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 3),
+	     "1\n"),
+    EMULATED("proc/sys/fs/file-max", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, INT64_MAX), NULL),
+    EMULATED("proc/sys/fs/nr_open", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(64, 2147483584), NULL),
+    EMULATED("proc/sys/fs/protected_hardlinks", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 1), NULL),
+    EMULATED("proc/sys/fs/protected_symlinks", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 1), NULL),
+    EMULATED("proc/sys/vm/overcommit_memory", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 2), NULL),
+    EMULATED("proc/sys/vm/mmap_min_addr", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, UINT64_MAX),
+	     NULL),
+    EMULATED("proc/sys/net/core/somaxconn", 0644, EMUL_VALUE, SCOPE_NETNS, EMUL_INT(0, INT32_MAX),
+	     NULL),
+    EMULATED("proc/sys/net/unix/max_dgram_qlen", 0644, EMUL_VALUE, SCOPE_NETNS,
+	     EMUL_INT(0, INT32_MAX), NULL),
+    /* Global: a netns other than the host's shows it read-only. */
+    EMULATED("proc/sys/net/netfilter/nf_conntrack_max", 0644, EMUL_VALUE, SCOPE_HOST,
+	     EMUL_INT(0, INT32_MAX), NULL),
+    EMULATED("proc/sys/net/netfilter/nf_conntrack_generic_timeout", 0644, EMUL_VALUE, SCOPE_NETNS,
+	     EMUL_INT(0, INT32_MAX / 1000), NULL),
+    EMULATED("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established", 0644, EMUL_VALUE,
+	     SCOPE_NETNS, EMUL_INT(0, INT32_MAX / 1000), NULL),
+    EMULATED("proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait", 0644, EMUL_VALUE,
+	     SCOPE_NETNS, EMUL_INT(0, INT32_MAX / 1000), NULL),
     /* Per netns in every kernel, and still emulated: the value applied is narrowed to one
      * extent of the writer's gid map (apply_ping_range()). */
-    {
-	.path = "proc/sys/net/ipv4/ping_group_range",
-	.mode = S_IFREG | 0644,
-	.namespaced_too = true,
-	.getattr = emulated_getattr,
-	.open = emulated_open,
-	.content = emulated_content,
-	.write = emulated_write,
-    },
+    EMULATED("proc/sys/net/ipv4/ping_group_range", 0644, EMUL_PING_RANGE, SCOPE_NETNS,
+	     SYSCTL_FORMAT_INT(2, 2, 0, INT32_MAX), NULL, .namespaced_too = true),
 };
 
 const size_t n_emulated_handlers = ELEMENTSOF(emulated_handlers);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "handlers/handler.h"
+#include "handlers/sysctl_value.h"
 
 /*
  * Emulated kernel values: /proc/sys entries the kernel does not namespace, and the one
@@ -25,18 +26,51 @@
 extern const struct handler emulated_handlers[];
 extern const size_t n_emulated_handlers;
 
-/* The operations of every emulated entry, for other families' emulated files: path must
- * be one of the table in emulated.c. */
-int emulated_getattr(const struct pb_caller *c, const char *path, struct stat *st);
+enum emul_kind {
+	EMUL_HOST_RO,	  /* the host's value; nobody writes it */
+	EMUL_VALUE,	  /* per container; the kernel's value is never changed */
+	EMUL_PING_RANGE,  /* per container; written to the writer's netns by the writer */
+	EMUL_RANDOM_UUID, /* a fresh v4 UUID on every read */
+};
+
+enum emul_scope {
+	SCOPE_HOST,  /* one value for the whole machine */
+	SCOPE_NETNS, /* one value per network namespace */
+};
+
+/* What an emulated row carries (its .data); the kernel's file is "/" + the row's path. */
+struct emul_spec {
+	enum emul_kind kind;
+	enum emul_scope scope;
+	struct sysctl_format fmt;
+	/* The kernel's default, shown where this kernel was built without the entry (no
+	 * CONFIG_MAGIC_SYSRQ, no Yama): tools that list /proc/sys then find what they
+	 * expect. */
+	const char *fallback;
+};
+
+/* The operations of every emulated row, for the EMULATED() rows of any family. */
+bool emulated_exists(const struct handler *h);
 int emulated_open(const struct pb_caller *c, struct pb_file *f);
 int emulated_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len);
 int emulated_write(const struct pb_caller *c, struct pb_file *f, const char *buf, size_t size,
 		   off_t off);
 
-/* A row of an emulated entry; more fields of the row may follow (.bind = true). */
-#define EMULATED_HANDLER(p, m, ...)                                                                \
+/* One integer in lo..hi; no value to write. */
+#define EMUL_INT(lo, hi) SYSCTL_FORMAT_INT(1, 1, lo, hi)
+#define EMUL_NONE                                                                                  \
 	{                                                                                          \
-		.path = (p), .mode = S_IFREG | (m), .getattr = emulated_getattr,                   \
-		.open = emulated_open, .content = emulated_content, .write = emulated_write,       \
-		__VA_ARGS__                                                                        \
+		0                                                                                  \
+	}
+
+/* The row of an emulated entry: path p (a file of mode m), its spec made of kind k, scope sc,
+ * format f and fallback fb. More fields of the row may follow (.bind = true). */
+#define EMULATED(p, m, k, sc, f, fb, ...)                                                          \
+	{                                                                                          \
+		.path = (p), .mode = S_IFREG | (m),                                                \
+		.data =                                                                            \
+		    &(const struct emul_spec){                                                     \
+			.kind = (k), .scope = (sc), .fmt = f, .fallback = (fb)},                   \
+		.exists = emulated_exists, .open = emulated_open, .content = emulated_content,     \
+		.write = emulated_write, __VA_ARGS__                                               \
 	}

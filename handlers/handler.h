@@ -79,8 +79,15 @@ struct handler {
 	 * host's namespaces. */
 	int (*bind_instances)(struct handler_binds *b);
 
+	/* The row's own data, for operations shared by many rows (as the kernel's ctl_table
+	 * carries .data): they find it through f->h or the row they are given. */
+	const void *data;
+
 	/* All optional. Defaults: getattr from mode, owned by the container's root,
 	 * st_size 4096 for files; read from content(); no write (EACCES). */
+	/* Whether a row without getattr() exists at all (a file this kernel may not have):
+	 * -ENOENT for its path when false. */
+	bool (*exists)(const struct handler *h);
 	int (*getattr)(const struct pb_caller *c, const char *path, struct stat *st);
 	int (*readdir)(const struct pb_caller *c, const char *path, struct pb_dir *d);
 	int (*readlink)(const struct pb_caller *c, const char *path, char *buf, size_t size);

@@ -353,7 +353,9 @@ const struct handler sysfs_handlers[] = {
      .mode = S_IFDIR | 0700,
      .bind = true,
      .readdir = kernel_dir_readdir},
-    EMULATED_HANDLER("sys/module/nf_conntrack/parameters/hashsize", 0600, .bind = true),
+    /* The kernel's allocation limit: UINT_MAX / sizeof(struct hlist_nulls_head). */
+    EMULATED("sys/module/nf_conntrack/parameters/hashsize", 0600, EMUL_VALUE, SCOPE_HOST,
+	     EMUL_INT(1, UINT32_MAX / 8), NULL, .bind = true),
     {
 	.path = "sys/devices/virtual/net",
 	.subtree = true,

@@ -286,6 +286,8 @@ int tree_getattr(const struct pb_caller *c, const char *path, struct stat *st)
 	if (h && h->getattr && (!n || n->h == h || !n->h))
 		return h->getattr(c, path, st);
 	if (n && n->h) {
+		if (n->h->exists && !n->h->exists(n->h))
+			return -ENOENT;
 		pb_default_stat(c, n->h->mode, st);
 		if (S_ISREG(n->h->mode) && n->h->size > 0)
 			st->st_size = n->h->size;

@@ -15,8 +15,10 @@
 
 #include "attach/nsmount.h"
 #include "container/container.h"
+#include "handlers/emulated.h"
 #include "handlers/families.h"
 #include "handlers/handler.h"
+#include "handlers/tree.h"
 #include "lib/testns.h"
 #include "util/array.h"
 #include "util/fileio.h"
@@ -424,4 +426,69 @@ Test(bind, instances_are_the_stat_files_of_the_hosts_disks_with_media)
 	}
 	cr_expect_eq(b.n - b.n_rows, want, "one point per disk with media");
 	handler_binds_done(&b);
+}
+
+/* ---------- rows carrying their data ---------- */
+
+static bool row_there;
+
+static bool row_exists(const struct handler *h)
+{
+	return row_there && strcmp(h->data, "mine") == 0;
+}
+
+Test(rows, exists_decides_whether_a_row_without_getattr_is_there)
+{
+	static const struct handler rows[] = {
+	    {.path = "r/maybe", .mode = S_IFREG | 0444, .data = "mine", .exists = row_exists},
+	};
+	struct pb_caller c = {.pid = getpid()};
+	struct stat st;
+
+	cr_assert_eq(tree_init_table(rows, ELEMENTSOF(rows)), 0);
+	row_there = true;
+	cr_expect_eq(tree_getattr(&c, "r/maybe", &st), 0);
+	cr_expect_eq(st.st_mode, S_IFREG | 0444);
+	row_there = false;
+	cr_expect_eq(tree_getattr(&c, "r/maybe", &st), -ENOENT);
+	cr_expect_eq(tree_getattr(&c, "r", &st), 0, "its folder stays");
+	tree_free();
+}
+
+Test(rows, emulated_rows_are_their_own_spec)
+{
+	const struct handler fake[] = {
+	    EMULATED("proc/sys/kernel/no_such_entry", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 1),
+		     NULL),
+	    EMULATED("proc/sys/kernel/no_such_entry", 0644, EMUL_VALUE, SCOPE_HOST, EMUL_INT(0, 1),
+		     "1\n"),
+	    EMULATED("proc/sys/net/no_such_entry", 0644, EMUL_VALUE, SCOPE_NETNS, EMUL_INT(0, 1),
+		     NULL),
+	    EMULATED("proc/sys/kernel/ngroups_max", 0444, EMUL_HOST_RO, SCOPE_HOST, EMUL_NONE, NULL,
+		     .bind = true),
+	};
+	const struct emul_spec *s = fake[0].data;
+	size_t n = 0;
+
+	cr_assert_eq(s->kind, EMUL_VALUE);
+	cr_assert_eq(s->fmt.n_max, 1);
+	cr_assert_eq(s->fmt.max, 1);
+	cr_assert(fake[3].bind, "further row fields follow the spec");
+	cr_expect_not(emulated_exists(&fake[0]), "a host-wide entry this kernel lacks");
+	cr_expect(emulated_exists(&fake[1]), "shown with its default");
+	cr_expect(emulated_exists(&fake[2]), "a netns entry: the caller's lookup found it");
+	cr_expect(emulated_exists(&fake[3]));
+
+	for (size_t i = 0; i < n_emulated_handlers; i++) {
+		const struct handler *h = &emulated_handlers[i];
+
+		if (!S_ISREG(h->mode))
+			continue;
+		n++;
+		cr_expect_not_null(h->data, "%s", h->path);
+		cr_expect_eq(h->exists, emulated_exists, "%s", h->path);
+		for (size_t k = 0; k < i; k++)
+			cr_expect_str_neq(h->path, emulated_handlers[k].path);
+	}
+	cr_expect_eq(n, 24, "every emulated /proc/sys entry is a row");
 }
