@@ -87,11 +87,10 @@ static uint64_t now_ns(void)
 }
 
 /*
- * How old the host's /proc/meminfo and a cgroup's memory.stat may be when a view uses them.
- * The kernel's own figures lag more: the per-CPU vmstat deltas behind /proc/meminfo are
- * folded every second (vm.stat_interval), and memcg statistics are flushed only past a batch
- * of updates or every 2 s. A container's used memory (usage_in_bytes, memory.current) is
- * read on every read all the same, and a change of it re-reads memory.stat at once.
+ * How old the host's /proc/meminfo may be when a view uses it. The kernel's own figures lag
+ * more: the per-CPU vmstat deltas behind /proc/meminfo are folded every second
+ * (vm.stat_interval). The container's figures are as fresh as its reader keeps them
+ * (cgroup_read_memory()).
  */
 #define MEMINFO_MAX_AGE_NS 1000000u
 
