@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/views.h"
 #include "handlers/blockstat.h"
-#include "handlers/resources.h"
+#include "handlers/views.h"
 #include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -19,50 +20,9 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
-int blockstat_from_diskstats(const char *diskstats, const char *name, char **ret)
+static bool is_host(const struct pb_caller *c)
 {
-	for (const char *line = diskstats; line && *line;) {
-		const char *start = line, *end = strchrnul(line, '\n');
-		size_t len = (size_t)(end - line);
-		char buf[512], dev[64];
-		unsigned major, minor;
-		int pos = 0;
-
-		line = *end ? end + 1 : end;
-		if (len >= sizeof(buf))
-			continue;
-		memcpy(buf, start, len);
-		buf[len] = 0;
-		if (sscanf(buf, "%u %u %63s %n", &major, &minor, dev, &pos) != 3 || pos == 0 ||
-		    strcmp(dev, name) != 0)
-			continue;
-
-		/* Every field takes at most 8 columns more than it has here, and one space. */
-		_cleanup_free_ char *out = malloc(9 * len + 2);
-		size_t n = 0;
-
-		if (!out)
-			return -ENOMEM;
-		for (const char *p = buf + pos; *p;) {
-			unsigned long long v;
-			char *e;
-
-			p += strspn(p, " ");
-			if (!*p)
-				break;
-			errno = 0;
-			v = strtoull(p, &e, 10);
-			if (e == p || errno != 0 || (*e && *e != ' '))
-				return -EBADMSG;
-			n += (size_t)sprintf(out + n, "%s%8llu", n ? " " : "", v);
-			p = e;
-		}
-		out[n++] = '\n';
-		out[n] = 0;
-		*ret = TAKE_PTR(out);
-		return 0;
-	}
-	return -ENOENT;
+	return !c->container || container_is_host(c->container);
 }
 
 enum node {
@@ -180,14 +140,14 @@ static int blockstat_content(const struct pb_caller *c, struct pb_file *f, char 
 		return r;
 	if (n != NODE_STAT)
 		return -EISDIR;
-	if (pb_caller_is_host(c)) {
+	if (is_host(c)) {
 		snprintf(path, sizeof(path), HOST_BLOCK_DIR "/%s/stat", name);
 		return read_full_file(path, ret, ret_len);
 	}
-	r = resources_diskstats_content(c, &diskstats, &len);
+	r = views_diskstats_content(c, &diskstats, &len);
 	if (r < 0)
 		return r;
-	r = blockstat_from_diskstats(diskstats, name, ret);
+	r = view_disk_stat(diskstats, name, ret);
 	if (r < 0)
 		return r;
 	*ret_len = strlen(*ret);

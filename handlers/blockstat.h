@@ -8,7 +8,7 @@
 /*
  * sys/block/<disk>/stat for every whole disk of the host (the names of the host's /sys/block),
  * in the kernel's format (Documentation/ABI/stable/sysfs-block, "stat"): the counters of the
- * caller's container, those of its line of proc/diskstats (resources_diskstats_content()), so
+ * caller's container, those of its line of proc/diskstats (views_diskstats_content()), so
  * the two files always agree, and a disk the kernel keeps no counters of for the container
  * shows 0 in both. sysstat's iostat reads this file, not /proc/diskstats. A caller in the
  * host's namespaces gets the kernel's own file. Nothing else of the disk's folder is served:
@@ -21,8 +21,3 @@
 
 extern const struct handler blockstat_handlers[];
 extern const size_t n_blockstat_handlers;
-
-/* The stat file of the disk called name, from a diskstats text: the 17 (as many as the line
- * has) counters after the name, each "%8llu", one space apart, as the kernel's
- * part_stat_show() prints them. -ENOENT if the text has no line for name. */
-int blockstat_from_diskstats(const char *diskstats, const char *name, char **ret);

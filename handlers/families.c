@@ -5,23 +5,23 @@
 
 #include "handlers/families.h"
 #include "handlers/blockstat.h"
+#include "handlers/cpudir.h"
 #include "handlers/emulated.h"
 #include "handlers/procsys.h"
-#include "handlers/resources.h"
 #include "handlers/stats.h"
 #include "handlers/sysfs.h"
-#include "handlers/uptime.h"
+#include "handlers/views.h"
 #include "util/array.h"
 #include "util/macro.h"
 
 const struct handler_family handler_families[] = {
-    {"proc/sys", procsys_handlers, &n_procsys_handlers, procsys_family_init},
-    {"emulated", emulated_handlers, &n_emulated_handlers, NULL},
-    {"uptime", uptime_handlers, &n_uptime_handlers, NULL},
-    {"sysfs", sysfs_handlers, &n_sysfs_handlers, NULL},
-    {"resources", resources_handlers, &n_resources_handlers, NULL},
-    {"stats", stats_handlers, &n_stats_handlers, NULL},
-    {"blockstat", blockstat_handlers, &n_blockstat_handlers, NULL},
+    {"proc/sys", procsys_handlers, &n_procsys_handlers, procsys_family_init, NULL},
+    {"emulated", emulated_handlers, &n_emulated_handlers, NULL, NULL},
+    {"views", views_handlers, &n_views_handlers, NULL, views_free},
+    {"sysfs", sysfs_handlers, &n_sysfs_handlers, NULL, NULL},
+    {"cpudir", cpudir_handlers, &n_cpudir_handlers, NULL, NULL},
+    {"stats", stats_handlers, &n_stats_handlers, NULL, NULL},
+    {"blockstat", blockstat_handlers, &n_blockstat_handlers, NULL, NULL},
 };
 
 const size_t n_handler_families = ELEMENTSOF(handler_families);

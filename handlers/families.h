@@ -11,6 +11,8 @@ struct handler_family {
 	const struct handler *table;
 	const size_t *n;
 	int (*init)(void); /* optional, runs once at start-up, before any thread */
+	/* optional, frees what the family keeps for the daemon's life, at tree_free() */
+	void (*fini)(void);
 };
 
 extern const struct handler_family handler_families[];

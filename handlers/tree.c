@@ -178,6 +178,9 @@ static void tnode_free(struct tnode *n)
 void tree_free(void)
 {
 	tnode_free(&root);
+	for (size_t f = 0; f < n_handler_families; f++)
+		if (handler_families[f].fini)
+			handler_families[f].fini();
 }
 
 bool tree_name_valid(const char *name)

@@ -24,7 +24,7 @@
 #include "fs/inode.h"
 #include "fs/resume.h"
 #include "handlers/procsys.h"
-#include "handlers/resources.h"
+#include "handlers/sampler.h"
 #include "handlers/tree.h"
 #include "holder/fdstore.h"
 #include "holder/handover.h"
@@ -715,7 +715,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warn(r, "Cannot open the control socket (procbox status): %m");
 	serving = se;
-	r = resources_sampler_start(fs.containers);
+	r = sampler_start(fs.containers);
 	if (r < 0)
 		log_warn(r, "Cannot start the load average sampler: %m");
 	hk = (struct housekeeping){.fs = &fs, .mountpoint = o.mountpoint};
@@ -805,7 +805,7 @@ out:
 	control_stop(control);
 	/* The sampler walks the registry; the registry's release callback talks to the
 	 * nsenter service. */
-	resources_sampler_stop();
+	sampler_stop();
 	fs_close_handles(&fs);
 	container_registry_free(fs.containers);
 	nsenter_service_free(fs.nsenter);

@@ -27,7 +27,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/parse.h"
 #include "container/container.h"
-#include "handlers/resources.h"
+#include "handlers/views.h"
 #include "lib/daemon.h"
 #include "lib/suite.h"
 #include "lib/testns.h"
@@ -1116,9 +1116,9 @@ static double pread_mean_us(const char *path, int ms)
 
 static const struct handler *find_handler(const char *path)
 {
-	for (size_t i = 0; i < n_resources_handlers; i++)
-		if (strcmp(resources_handlers[i].path, path) == 0)
-			return &resources_handlers[i];
+	for (size_t i = 0; i < n_views_handlers; i++)
+		if (strcmp(views_handlers[i].path, path) == 0)
+			return &views_handlers[i];
 	cr_assert_fail("no handler for %s", path);
 	return NULL;
 }

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cgroup/views.h"
 #include "handlers/sysctl_value.h"
 #include "handlers/sysfs.h"
-#include "handlers/uptime.h"
 
 static const struct sysctl_format one_int = SYSCTL_FORMAT_INT(1, 1, INT32_MIN, INT32_MAX);
 static const struct sysctl_format bool01 = SYSCTL_FORMAT_INT(1, 1, 0, 1);
@@ -185,17 +185,17 @@ Test(uptime, format)
 {
 	char buf[64];
 
-	cr_expect_eq(uptime_format(1003.456, 1000.0, 1, 0, buf, sizeof(buf)), 10);
+	cr_expect_eq(view_uptime(1003.456, 1000.0, 1, 0, buf, sizeof(buf)), 10);
 	cr_expect_str_eq(buf, "3.46 3.46\n");
 	/* two CPUs, 1.5 s of them used: 2 x 3.456 - 1.5 */
-	uptime_format(1003.456, 1000.0, 2, 1.5, buf, sizeof(buf));
+	view_uptime(1003.456, 1000.0, 2, 1.5, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "3.46 5.41\n");
 	/* a cgroup that ran more than the container's CPUs could: idle 0, never negative */
-	uptime_format(1010.0, 1000.0, 1, 30.0, buf, sizeof(buf));
+	view_uptime(1010.0, 1000.0, 1, 30.0, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "10.00 0.00\n");
-	uptime_format(5.0, 9.0, 1, 0, buf, sizeof(buf));
+	view_uptime(5.0, 9.0, 1, 0, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "0.00 0.00\n");
-	cr_expect_eq(uptime_format(1e9, 0, 1, 0, buf, 4), -ENOBUFS);
+	cr_expect_eq(view_uptime(1e9, 0, 1, 0, buf, 4), -ENOBUFS);
 }
 
 Test(sysfs, container_uuid)

@@ -54,23 +54,3 @@ void loadavg_update(struct loadavg *l, uint64_t now_ns, unsigned nr_active)
 		l->avenrun[i] =
 		    calc_load(l->avenrun[i], fixed_power(loadavg_exp[i], (unsigned)n), active);
 }
-
-int view_loadavg(const struct loadavg *l, const struct cgroup_tasks *tasks, pid_t last_pid,
-		 char **ret)
-{
-	unsigned long long v[3];
-	char *s;
-
-	/* The kernel prints with 1/200 added, so that x.xx is rounded, not truncated. */
-	for (int i = 0; i < 3; i++)
-		v[i] = l->avenrun[i] + LOADAVG_FIXED_1 / 200;
-	if (asprintf(
-		&s, "%llu.%02llu %llu.%02llu %llu.%02llu %u/%u %d\n", v[0] >> LOADAVG_FSHIFT,
-		((v[0] & (LOADAVG_FIXED_1 - 1)) * 100) >> LOADAVG_FSHIFT, v[1] >> LOADAVG_FSHIFT,
-		((v[1] & (LOADAVG_FIXED_1 - 1)) * 100) >> LOADAVG_FSHIFT, v[2] >> LOADAVG_FSHIFT,
-		((v[2] & (LOADAVG_FIXED_1 - 1)) * 100) >> LOADAVG_FSHIFT, tasks->running,
-		tasks->total, (int)last_pid) < 0)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
-}

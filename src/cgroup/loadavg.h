@@ -14,7 +14,7 @@
  * pid as the reading thread sees them:
  *
  *	r = cgroup_read_tasks(reader, reader_tid, &tasks, &last_pid_in_container);
- *	r = view_loadavg(&container->load, &tasks, last_pid_in_container, &text);
+ *	r = view_loadavg(&container->load, &tasks, last_pid_in_container, &text);	(views.h)
  *
  * The first update starts the clock; one that comes more than a period late applies the
  * samples missed at once with the count seen now, as the kernel itself catches up after a
@@ -38,8 +38,3 @@ struct loadavg {
 };
 
 void loadavg_update(struct loadavg *l, uint64_t now_ns, unsigned nr_active);
-
-/* "0.52 0.58 0.59 1/12 345\n": the three loads, the running and total threads from tasks, and
- * last_pid, the most recent pid in the container's pid namespace (its ns_last_pid). */
-int view_loadavg(const struct loadavg *l, const struct cgroup_tasks *tasks, pid_t last_pid,
-		 char **ret);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup/loadavg.h"
 #include "cgroup/parse.h"
 #include "cgroup/views.h"
 #include "util/macro.h"
@@ -742,4 +743,84 @@ int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char 
 		fputc('\n', o.f);
 	}
 	return out_close(&o, ret);
+}
+
+int view_loadavg(const struct loadavg *l, const struct cgroup_tasks *tasks, pid_t last_pid,
+		 char **ret)
+{
+	unsigned long long v[3];
+	char *s;
+
+	/* The kernel prints with 1/200 added, so that x.xx is rounded, not truncated. */
+	for (int i = 0; i < 3; i++)
+		v[i] = l->avenrun[i] + LOADAVG_FIXED_1 / 200;
+	if (asprintf(
+		&s, "%llu.%02llu %llu.%02llu %llu.%02llu %u/%u %d\n", v[0] >> LOADAVG_FSHIFT,
+		((v[0] & (LOADAVG_FIXED_1 - 1)) * 100) >> LOADAVG_FSHIFT, v[1] >> LOADAVG_FSHIFT,
+		((v[1] & (LOADAVG_FIXED_1 - 1)) * 100) >> LOADAVG_FSHIFT, v[2] >> LOADAVG_FSHIFT,
+		((v[2] & (LOADAVG_FIXED_1 - 1)) * 100) >> LOADAVG_FSHIFT, tasks->running,
+		tasks->total, (int)last_pid) < 0)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+int view_uptime(double now_s, double start_s, unsigned ncpus, double busy_s, char *buf, size_t size)
+{
+	double age = now_s > start_s ? now_s - start_s : 0.0, idle;
+	int n;
+
+	/* The kernel's idle field sums the idle time of every CPU: the container's CPUs for the
+	 * container's age, less what its cgroup ran on them. A cgroup older than the container
+	 * (or one it shares) can have run more than that: never below 0, never above N x age. */
+	idle = (double)(ncpus ? ncpus : 1) * age;
+	idle = busy_s >= idle ? 0.0 : busy_s > 0 ? idle - busy_s : idle;
+	n = snprintf(buf, size, "%.2f %.2f\n", age, idle);
+	return n < 0 || (size_t)n >= size ? -ENOBUFS : n;
+}
+
+int view_disk_stat(const char *diskstats, const char *name, char **ret)
+{
+	for (const char *line = diskstats; line && *line;) {
+		const char *start = line, *end = strchrnul(line, '\n');
+		size_t len = (size_t)(end - line);
+		char buf[512], dev[64];
+		unsigned major, minor;
+		int pos = 0;
+
+		line = *end ? end + 1 : end;
+		if (len >= sizeof(buf))
+			continue;
+		memcpy(buf, start, len);
+		buf[len] = 0;
+		if (sscanf(buf, "%u %u %63s %n", &major, &minor, dev, &pos) != 3 || pos == 0 ||
+		    strcmp(dev, name) != 0)
+			continue;
+
+		/* Every field takes at most 8 columns more than it has here, and one space. */
+		_cleanup_free_ char *out = malloc(9 * len + 2);
+		size_t n = 0;
+
+		if (!out)
+			return -ENOMEM;
+		for (const char *p = buf + pos; *p;) {
+			unsigned long long v;
+			char *e;
+
+			p += strspn(p, " ");
+			if (!*p)
+				break;
+			errno = 0;
+			v = strtoull(p, &e, 10);
+			if (e == p || errno != 0 || (*e && *e != ' '))
+				return -EBADMSG;
+			n += (size_t)sprintf(out + n, "%s%8llu", n ? " " : "", v);
+			p = e;
+		}
+		out[n++] = '\n';
+		out[n] = 0;
+		*ret = TAKE_PTR(out);
+		return 0;
+	}
+	return -ENOENT;
 }

@@ -2,11 +2,13 @@
 #pragma once
 
 /*
- * The container's own /proc/meminfo, swaps, cpuinfo, stat, diskstats and
- * /sys/devices/system/cpu/{online,possible,present}, rendered from its cgroup values
- * (cgroup.h) and the host's file. Pure functions: no file access, no state except what the
- * caller passes in. Each returns a malloc'ed NUL-terminated text in *ret, or a negative errno
- * (-EBADMSG when the host's text lacks what it must have).
+ * The renderers of every computed file: the container's own /proc/meminfo, swaps, cpuinfo,
+ * stat, loadavg, uptime, diskstats, /sys/devices/system/cpu/{online,possible,present} and
+ * /sys/block/<disk>/stat, from its cgroup values (cgroup.h) and the host's file. Pure
+ * functions: no file access, no state except what the caller passes in. Each returns a
+ * malloc'ed NUL-terminated text in *ret (view_uptime() writes into a buffer), or a negative
+ * errno (-EBADMSG when the host's text lacks what it must have). handlers/views.c has a table
+ * row for each file, which gathers the inputs and calls its renderer.
  *
  * The values come from the container's cgroup reader (cgroup.h), read afresh on every read of
  * the view. On a read of /proc/meminfo:
@@ -31,6 +33,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/cpulist.h"
+#include "cgroup/loadavg.h"
 
 /* The host CPUs a container is shown: its cpuset (every online CPU without one) within the
  * host's online CPUs, cut to the first ceil(quota / period) when a CPU quota is set, never
@@ -78,3 +81,20 @@ int view_stat(const char *host_stat, const struct cpulist *cpus,
  * the cgroup's reads, writes and sectors, 0 for a disk io has no counters of; the other
  * counters (merges, times, in flight, discards, flushes) are 0. */
 int view_diskstats(const char *host_diskstats, const struct cgroup_io *io, char **ret);
+
+/* "0.52 0.58 0.59 1/12 345\n": the three loads, the running and total threads from tasks, and
+ * last_pid, the most recent pid in the container's pid namespace (its ns_last_pid). */
+int view_loadavg(const struct loadavg *l, const struct cgroup_tasks *tasks, pid_t last_pid,
+		 char **ret);
+
+/* proc/uptime, "%.2f %.2f\n": the age now_s - start_s (0 if the start lies ahead, as a clock
+ * step allows), and the idle time of ncpus CPUs over that age less busy_s, within
+ * 0..ncpus x age. Writes into buf; returns the length, or -ENOBUFS. */
+int view_uptime(double now_s, double start_s, unsigned ncpus, double busy_s, char *buf,
+		size_t size);
+
+/* sys/block/<disk>/stat of the disk called name, from a diskstats text (view_diskstats()'s,
+ * so the two agree): the 17 (as many as the line has) counters after the name, each "%8llu",
+ * one space apart, as the kernel's part_stat_show() prints them. -ENOENT if the text has no
+ * line for name. */
+int view_disk_stat(const char *diskstats, const char *name, char **ret);
