@@ -20,11 +20,6 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
-static bool is_host(const struct pb_caller *c)
-{
-	return !c->container || container_is_host(c->container);
-}
-
 enum node {
 	NODE_TOP,  /* sys/block */
 	NODE_DISK, /* sys/block/<disk> */
@@ -140,7 +135,7 @@ static int blockstat_content(const struct pb_caller *c, struct pb_file *f, char 
 		return r;
 	if (n != NODE_STAT)
 		return -EISDIR;
-	if (is_host(c)) {
+	if (pb_caller_is_host(c)) {
 		snprintf(path, sizeof(path), HOST_BLOCK_DIR "/%s/stat", name);
 		return read_full_file(path, ret, ret_len);
 	}

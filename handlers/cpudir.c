@@ -46,7 +46,7 @@ static int cpu_host_path(const struct pb_caller *c, const char *path, char *buf,
 	struct cpulist cpus;
 	int n, r;
 
-	if (*rest == 0 || view_caller_is_host(c))
+	if (*rest == 0 || pb_caller_is_host(c))
 		goto same;
 	rest++;
 	end = strchrnul(rest, '/');
@@ -88,7 +88,7 @@ static int cpu_dir_getattr(const struct pb_caller *c, const char *path, struct s
 static int cpu_dir_readdir(const struct pb_caller *c, const char *path, struct pb_dir *d)
 {
 	_cleanup_(closedirp) DIR *dir = NULL;
-	bool top = strcmp(path, CPUDIR) == 0 && !view_caller_is_host(c);
+	bool top = strcmp(path, CPUDIR) == 0 && !pb_caller_is_host(c);
 	char host[PATH_MAX];
 	struct dirent *de;
 	int r;

@@ -76,7 +76,7 @@ static int meminfo_content(const struct pb_caller *c, struct pb_file *f, char **
 	char *text = NULL, *copy;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return host_file_read(HOST_MEMINFO, ret, ret_len);
 	r = container_memory(c, &rc, &mem);
 	if (r < 0)
@@ -124,7 +124,7 @@ static int swaps_content(const struct pb_caller *c, struct pb_file *f, char **re
 	char *text = NULL;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return read_full_file("/proc/swaps", ret, ret_len);
 	r = container_memory(c, NULL, &mem);
 	/* No memory controller: the kernel keeps no swap figures for the container, and it
@@ -150,7 +150,7 @@ static int cpuinfo_content(const struct pb_caller *c, struct pb_file *f, char **
 	char *text = NULL;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return host_file_read(HOST_CPUINFO, ret, ret_len);
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
@@ -172,7 +172,7 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	char *text = NULL;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return host_file_read(HOST_STAT, ret, ret_len);
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
@@ -231,7 +231,7 @@ static int uptime_content(const struct pb_caller *c, struct pb_file *f, char **r
 	long tck;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return read_full_file("/proc/uptime", ret, ret_len);
 	/* Without a cgroup to read (no cpuacct controller, a cgroup being removed) the age is
 	 * still right: idle then counts one CPU never busy. */
@@ -270,7 +270,7 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 	pid_t last;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return host_file_read(HOST_LOADAVG, ret, ret_len);
 	r = view_cgroup_of_caller(c, &rc);
 	if (r < 0)
@@ -297,7 +297,7 @@ static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char 
 	char *text = NULL;
 	int r;
 
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return host_file_read(HOST_DISKSTATS, ret, ret_len);
 	r = view_cgroup_of_caller(c, &rc);
 	if (r < 0)
@@ -326,11 +326,10 @@ static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char
 	char *text = NULL;
 	int r;
 
-	if (view_caller_is_host(c)) {
+	if (pb_caller_is_host(c)) {
 		char path[64];
 
-		snprintf(path, sizeof(path), "/%s", f->path);
-		return read_full_file(path, ret, ret_len);
+		return read_full_file(pb_kernel_path(f->path, path, sizeof(path)), ret, ret_len);
 	}
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
@@ -343,7 +342,7 @@ static int cpu_online_content(const struct pb_caller *c, struct pb_file *f, char
 static int cpu_offline_content(const struct pb_caller *c, struct pb_file *f, char **ret,
 			       size_t *ret_len)
 {
-	if (view_caller_is_host(c))
+	if (pb_caller_is_host(c))
 		return read_full_file("/" CPUDIR "/offline", ret, ret_len);
 	*ret = strdup("\n");
 	if (!*ret)

@@ -9,11 +9,6 @@
 #include "handlers/viewstate.h"
 #include "util/macro.h"
 
-bool view_caller_is_host(const struct pb_caller *c)
-{
-	return !c->container || container_is_host(c->container);
-}
-
 /* Detected once: the daemon's cgroup mounts do not move while it runs. */
 static struct {
 	pthread_mutex_t lock;
@@ -230,7 +225,7 @@ int view_shown_cpus(const struct pb_caller *c, struct cpulist *ret)
 	r = cpulist_parse(text, &online);
 	if (r < 0)
 		return r;
-	if (view_caller_is_host(c)) {
+	if (pb_caller_is_host(c)) {
 		*ret = online;
 		return 0;
 	}

@@ -55,8 +55,5 @@ size_t view_cgroups_list(struct container *ct, struct view_cgroup **v, size_t ma
 /* The container's CPUs as host CPU numbers (view_cpus()), or the host's online ones. */
 int view_shown_cpus(const struct pb_caller *c, struct cpulist *ret);
 
-/* A caller in the host's namespaces: it gets the kernel's own files. */
-bool view_caller_is_host(const struct pb_caller *c);
-
 /* The cgroup layout, detected on first use; freed at shutdown with the host's files. */
 void viewstate_free(void);

@@ -58,7 +58,7 @@ int cg_tasks_scan(int dfd, const char *list, const char *proc, pid_t reader,
 /* ---- files kept open (reader.c) ---- */
 
 struct fd_list {
-	size_t n;
+	size_t n, cap;
 	int *fds;
 };
 

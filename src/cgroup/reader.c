@@ -9,6 +9,7 @@
 
 #include "cgroup/internal.h"
 #include "cgroup/parse.h"
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 #include "util/reqclock.h"
@@ -94,13 +95,10 @@ void cg_fd_list_done(struct fd_list *l)
 
 int cg_fd_list_add(struct fd_list *l, int fd)
 {
-	int *fds = realloc(l->fds, (l->n + 1) * sizeof(*fds));
-
-	if (!fds) {
+	if (ARRAY_GROW(l->fds, l->cap, l->n, 4) < 0) {
 		safe_close(fd);
 		return -ENOMEM;
 	}
-	l->fds = fds;
 	l->fds[l->n++] = fd;
 	return 0;
 }
