@@ -336,23 +336,18 @@ static int product_uuid_content(const struct pb_caller *c, struct pb_file *f, ch
 	return 0;
 }
 
+/* A kernel file system's mountpoint (configfs, debugfs, ...): an empty folder, bound over
+ * the container's. */
+#define KERNEL_DIR(p, m)                                                                           \
+	{                                                                                          \
+		.path = (p), .mode = S_IFDIR | (m), .bind = true, .readdir = kernel_dir_readdir    \
+	}
+
 const struct handler sysfs_handlers[] = {
-    {.path = "sys/kernel/config",
-     .mode = S_IFDIR | 0755,
-     .bind = true,
-     .readdir = kernel_dir_readdir},
-    {.path = "sys/kernel/security",
-     .mode = S_IFDIR | 0755,
-     .bind = true,
-     .readdir = kernel_dir_readdir},
-    {.path = "sys/kernel/debug",
-     .mode = S_IFDIR | 0700,
-     .bind = true,
-     .readdir = kernel_dir_readdir},
-    {.path = "sys/kernel/tracing",
-     .mode = S_IFDIR | 0700,
-     .bind = true,
-     .readdir = kernel_dir_readdir},
+    KERNEL_DIR("sys/kernel/config", 0755),
+    KERNEL_DIR("sys/kernel/security", 0755),
+    KERNEL_DIR("sys/kernel/debug", 0700),
+    KERNEL_DIR("sys/kernel/tracing", 0700),
     /* The kernel's allocation limit: UINT_MAX / sizeof(struct hlist_nulls_head). */
     EMULATED("sys/module/nf_conntrack/parameters/hashsize", 0600, EMUL_VALUE, SCOPE_HOST,
 	     EMUL_INT(1, UINT32_MAX / 8), NULL, .bind = true),

@@ -247,16 +247,7 @@ bool pb_caller_is_host(const struct pb_caller *c)
 
 int pb_caller_ns_is_host(const struct pb_caller *c, enum ns_type t)
 {
-	uint64_t mine, host;
-	int r;
-
-	r = ns_get_inode(c->pid, t, &mine);
-	if (r < 0)
-		return r;
-	r = ns_get_inode(getpid(), t, &host);
-	if (r < 0)
-		return r;
-	return mine == host;
+	return ns_is_host(c->pid, t);
 }
 
 const char *pb_kernel_path(const char *path, char *buf, size_t size)

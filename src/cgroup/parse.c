@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cgroup/parse.h"
+#include "util/array.h"
 #include "util/macro.h"
 
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages (LONG_MAX rounded down to a page); no real
@@ -258,18 +259,10 @@ int cg_parse_u64_list(const char *text, uint64_t **ret, size_t *ret_n)
 			return r;
 		if (*p && !isspace((unsigned char)*p))
 			return -EINVAL;
-		if (n == allocated) {
-			size_t a = allocated ? allocated * 2 : 16;
-			uint64_t *nv;
-
-			if (a > CPULIST_MAX)
-				return -E2BIG;
-			nv = reallocarray(v, a, sizeof(*v));
-			if (!nv)
-				return -ENOMEM;
-			v = nv;
-			allocated = a;
-		}
+		if (n == CPULIST_MAX)
+			return -E2BIG;
+		if (ARRAY_GROW(v, allocated, n, 16) < 0)
+			return -ENOMEM;
 		v[n++] = x;
 	}
 	*ret = TAKE_PTR(v);

@@ -190,17 +190,17 @@ static int ns_last_pid_of_daemon(pid_t *ret)
 
 static int last_pid(struct task_scan *s, pid_t *ret)
 {
-	uint64_t reader_ns, own_ns;
+	uint64_t reader_ns;
 	int r;
 
+	r = ns_is_host(s->reader, NS_PID);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return ns_last_pid_of_daemon(ret);
 	r = ns_get_inode(s->reader, NS_PID, &reader_ns);
 	if (r < 0)
 		return r;
-	r = ns_get_inode(getpid(), NS_PID, &own_ns);
-	if (r < 0)
-		return r;
-	if (reader_ns == own_ns)
-		return ns_last_pid_of_daemon(ret);
 
 	qsort(s->seen, s->n, sizeof(*s->seen), by_newest);
 	for (size_t i = 0; i < s->n; i++) {

@@ -9,6 +9,7 @@
 #include "cgroup/loadavg.h"
 #include "cgroup/parse.h"
 #include "cgroup/views.h"
+#include "util/array.h"
 #include "util/macro.h"
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -385,18 +386,10 @@ static int cpuinfo_blocks(const char *text, const struct cpulist *cpus, struct c
 			uint64_t num;
 			char buf[16];
 
-			if (n == allocated) {
-				size_t a = allocated ? allocated * 2 : 64;
-				struct cpu_block *nb;
-
-				if (a > CPULIST_MAX * 2)
-					return -E2BIG;
-				nb = reallocarray(blocks, a, sizeof(*nb));
-				if (!nb)
-					return -ENOMEM;
-				blocks = nb;
-				allocated = a;
-			}
+			if (n == CPULIST_MAX * 2)
+				return -E2BIG;
+			if (ARRAY_GROW(blocks, allocated, n, 64) < 0)
+				return -ENOMEM;
 			b = &blocks[n++];
 			*b = (struct cpu_block){.start = line, .k = -1};
 			if (vlen > 0 && vlen < sizeof(buf)) {

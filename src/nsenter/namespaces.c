@@ -75,6 +75,20 @@ int ns_get_inode(pid_t pid, enum ns_type t, uint64_t *ret)
 	return 0;
 }
 
+int ns_is_host(pid_t pid, enum ns_type t)
+{
+	uint64_t theirs, ours;
+	int r;
+
+	r = ns_get_inode(pid, t, &theirs);
+	if (r < 0)
+		return r;
+	r = ns_get_inode(getpid(), t, &ours);
+	if (r < 0)
+		return r;
+	return theirs == ours;
+}
+
 int ns_pidfd_open(pid_t pid)
 {
 	int fd;

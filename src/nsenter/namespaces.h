@@ -24,6 +24,9 @@ int ns_type_clone_flag(enum ns_type t);
 
 /* Inode number of /proc/<pid>/ns/<type> (the namespace's identity while it lives). */
 int ns_get_inode(pid_t pid, enum ns_type t, uint64_t *ret);
+/* 1 if pid's namespace of type t is this process's (the daemon's: the host's), 0 if not, or
+ * a negative errno. */
+int ns_is_host(pid_t pid, enum ns_type t);
 
 /*
  * Opens a pidfd for pid. Threads that are not a group leader need PIDFD_THREAD
