@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "fs/handles.h"
+#include "util/array.h"
 
 /* Two levels, allocated once and never moved: a read looks a handle up without a lock. */
 #define CHUNK 4096u
@@ -160,14 +161,8 @@ void *fs_handle_take(struct fs_handles *h, uint64_t fh)
 	if (!fs_handle_foreign(h, fh)) {
 		if ((uint32_t)fh != 0 && slot < CHUNK * N_CHUNKS && h->chunk[slot / CHUNK]) {
 			p = atomic_exchange(&h->chunk[slot / CHUNK][slot % CHUNK], NULL);
-			if (p && h->n_free == h->cap_free) {
-				size_t cap = h->cap_free ? h->cap_free * 2 : 256;
-				uint32_t *f = realloc(h->free_slots, cap * sizeof(*f));
-				if (f) {
-					h->free_slots = f;
-					h->cap_free = cap;
-				}
-			}
+			if (p)
+				(void)ARRAY_GROW(h->free_slots, h->cap_free, h->n_free, 256);
 			/* A slot not put back for want of memory is lost, not reused. */
 			if (p && h->n_free < h->cap_free)
 				h->free_slots[h->n_free++] = slot;

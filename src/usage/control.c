@@ -17,6 +17,7 @@
 
 #include "usage/control.h"
 #include "usage/usage.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -523,8 +524,6 @@ int control_ask(const char *mountpoint, const char *request, char **ret)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
 	int r;
 
 	r = control_socket_path(mountpoint, sa.sun_path, sizeof(sa.sun_path));
@@ -539,35 +538,7 @@ int control_ask(const char *mountpoint, const char *request, char **ret)
 	if (r < 0)
 		return r;
 	(void)shutdown(fd, SHUT_WR);
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096) {
-			char *p;
-
-			if (cap >= ANSWER_MAX)
-				return -EFBIG;
-			cap = cap ? cap * 2 : 65536;
-			p = realloc(buf, cap + 1);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (!buf)
-		return -EPROTO;
-	buf[len] = 0;
-	*ret = TAKE_PTR(buf);
-	return 0;
+	return read_full_fd_at_most(fd, 0, ANSWER_MAX, ret, NULL);
 }
 
 static int64_t get_i(json_object *o, const char *key)

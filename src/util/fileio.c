@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ int read_full_fd_at_most(int fd, unsigned flags, size_t max, char **ret, size_t 
 	/* max bytes, one more to tell a longer file, the NUL */
 	size_t size = 0, len = 0, limit = max + 2;
 
-	if (max > READ_FULL_MAX)
+	if (max > SIZE_MAX / 2)
 		return -EINVAL;
 	for (;;) {
 		size_t want;

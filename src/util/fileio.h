@@ -25,8 +25,8 @@ int read_full_file(const char *path, char **ret, size_t *ret_len);
 int read_full_fd(int fd, char **ret, size_t *ret_len);
 /* The same with READ_* flags. */
 int read_full_fd_flags(int fd, unsigned flags, char **ret, size_t *ret_len);
-/* The same for at most max bytes (at most READ_FULL_MAX): -EFBIG for a longer file, or with
- * READ_TRUNCATE its first max bytes. */
+/* The same for at most max bytes: -EFBIG for a longer file, or with READ_TRUNCATE its first
+ * max bytes. */
 int read_full_fd_at_most(int fd, unsigned flags, size_t max, char **ret, size_t *ret_len);
 
 /* Writes s to path (O_WRONLY|O_CLOEXEC, no O_CREAT) in one write(). */
