@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "container/container.h"
+#include "nsenter/message.h"
 #include "nsenter/namespaces.h"
 #include "nsenter/service.h"
 
@@ -113,6 +114,10 @@ struct handler {
 #define PB_FILE_SIZE 4096
 /* For views whose length grows with the host (a line or block per CPU or disk). */
 #define PB_VIEW_SIZE (1024 * 1024)
+/* The largest write a handler takes in one call: a write reaches the kernel's file through
+ * an nsenter agent in one message. The FUSE layer caps max_write at it, and the kernel splits
+ * larger writes into requests of this size at increasing offsets. */
+#define PB_WRITE_MAX NSENTER_MSG_MAX_DATA
 
 /* Fills st for a handler-less default: mode, owner = the container's root, now. */
 void pb_default_stat(const struct pb_caller *c, mode_t mode, struct stat *st);

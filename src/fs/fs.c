@@ -10,7 +10,6 @@
 #include "fs/inode.h"
 #include "fs/inodeset.h"
 #include "handlers/tree.h"
-#include "nsenter/message.h"
 #include "util/log.h"
 #include "usage/usage.h"
 #include "util/macro.h"
@@ -846,10 +845,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	 * changes nothing here; there is no writeback cache (above). */
 	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_READ;
 	conn->want &= ~(unsigned)FUSE_CAP_ASYNC_DIO;
-	/* A write reaches the kernel's file through an agent, in one message: the kernel
-	 * splits larger ones into requests of this size at increasing offsets. */
-	if (conn->max_write > NSENTER_MSG_MAX_DATA)
-		conn->max_write = NSENTER_MSG_MAX_DATA;
+	/* The handlers take PB_WRITE_MAX at most per write: the kernel splits larger ones
+	 * into requests of this size at increasing offsets. */
+	if (conn->max_write > PB_WRITE_MAX)
+		conn->max_write = PB_WRITE_MAX;
 }
 
 static const struct fuse_lowlevel_ops ops = {
