@@ -476,17 +476,19 @@ static void fd_cache_owner_free(void *p)
 	free(serial);
 }
 
+static struct container_slot fd_cache_slot = {.free_fn = fd_cache_owner_free};
+
 static bool fd_cache_own(struct container *c)
 {
 	uint64_t *serial;
 
-	if (container_slot_get(c, CONTAINER_SLOT_PROCSYS))
+	if (container_slot_get(c, &fd_cache_slot))
 		return true;
 	serial = malloc(sizeof(*serial));
 	if (!serial)
 		return false;
 	*serial = container_serial(c);
-	return container_slot_set(c, CONTAINER_SLOT_PROCSYS, serial, fd_cache_owner_free) != NULL;
+	return container_slot_set(c, &fd_cache_slot, serial) != NULL;
 }
 
 /* The namespace inode a read of rel depends on; 0 for host-wide values. */

@@ -87,9 +87,11 @@ static void view_cgroups_free(void *p)
 	free(all);
 }
 
+static struct container_slot views_slot = {.free_fn = view_cgroups_free};
+
 static struct view_cgroups *view_cgroups_of(struct container *ct)
 {
-	struct view_cgroups *all = container_slot_get(ct, CONTAINER_SLOT_CGROUP);
+	struct view_cgroups *all = container_slot_get(ct, &views_slot);
 
 	if (all)
 		return all;
@@ -97,7 +99,7 @@ static struct view_cgroups *view_cgroups_of(struct container *ct)
 	if (!all)
 		return NULL;
 	pthread_mutex_init(&all->lock, NULL);
-	return container_slot_set(ct, CONTAINER_SLOT_CGROUP, all, view_cgroups_free);
+	return container_slot_set(ct, &views_slot, all);
 }
 
 static int view_cgroup_new(const struct cgroup_layout *l, const char *owner,

@@ -42,8 +42,8 @@ struct container {
 	struct kv *values;
 	unsigned n_values;
 	_Atomic uint64_t quota_used[_CONTAINER_QUOTA_MAX];
-	void *slot[_CONTAINER_SLOT_MAX];
-	void (*slot_free[_CONTAINER_SLOT_MAX])(void *);
+	void *slot[CONTAINER_SLOTS_MAX];
+	void (*slot_free[CONTAINER_SLOTS_MAX])(void *);
 };
 
 struct container_registry {
@@ -367,7 +367,7 @@ void container_unref(struct container *c)
 		free(kv);
 		kv = next;
 	}
-	for (int s = 0; s < _CONTAINER_SLOT_MAX; s++)
+	for (int s = 0; s < CONTAINER_SLOTS_MAX; s++)
 		if (c->slot[s] && c->slot_free[s])
 			c->slot_free[s](c->slot[s]);
 	safe_close(c->init_pidfd);
@@ -524,30 +524,54 @@ uint64_t container_quota_used(const struct container *c, enum container_quota q)
 	return atomic_load(c ? &c->quota_used[q] : &quotas[q].used);
 }
 
-void *container_slot_get(struct container *c, enum container_slot s)
+/* The slot's index, registering it on first use; -ENOSPC when every slot is taken. */
+static int slot_index(struct container_slot *s)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static unsigned n;
+	unsigned i = atomic_load(&s->index);
+
+	if (i)
+		return (int)i - 1;
+	pthread_mutex_lock(&lock);
+	i = atomic_load(&s->index);
+	if (!i && n < CONTAINER_SLOTS_MAX) {
+		i = ++n;
+		atomic_store(&s->index, i);
+	}
+	pthread_mutex_unlock(&lock);
+	return i ? (int)i - 1 : -ENOSPC;
+}
+
+void *container_slot_get(struct container *c, struct container_slot *s)
+{
+	int i = slot_index(s);
 	void *p;
 
+	if (i < 0)
+		return NULL;
 	pthread_mutex_lock(&c->lock);
-	p = c->slot[s];
+	p = c->slot[i];
 	pthread_mutex_unlock(&c->lock);
 	return p;
 }
 
-void *container_slot_set(struct container *c, enum container_slot s, void *p,
-			 void (*free_fn)(void *))
+void *container_slot_set(struct container *c, struct container_slot *s, void *p)
 {
-	void *cur;
+	int i = slot_index(s);
+	void *cur = NULL;
 
-	pthread_mutex_lock(&c->lock);
-	if (!c->slot[s]) {
-		c->slot[s] = p;
-		c->slot_free[s] = free_fn;
+	if (i >= 0) {
+		pthread_mutex_lock(&c->lock);
+		if (!c->slot[i]) {
+			c->slot[i] = p;
+			c->slot_free[i] = s->free_fn;
+		}
+		cur = c->slot[i];
+		pthread_mutex_unlock(&c->lock);
 	}
-	cur = c->slot[s];
-	pthread_mutex_unlock(&c->lock);
-	if (cur != p && free_fn)
-		free_fn(p);
+	if (cur != p && s->free_fn)
+		s->free_fn(p);
 	return cur;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -118,17 +119,21 @@ void container_quota_uncharge(struct container *c, enum container_quota q, uint6
 uint64_t container_quota_used(const struct container *c, enum container_quota q);
 
 /*
- * Opaque per-container slots for handlers that keep computed state (a load average, a
- * cgroup view). free_fn runs when the container is released.
+ * Per-container state that other modules keep with a container (a handler's computed views,
+ * usage counters), opaque here. Each such module defines one slot for the daemon's life,
+ *	static struct container_slot views_slot = {.free_fn = view_cgroups_free};
+ * and passes it to container_slot_get()/_set(); its first use registers it (at most
+ * CONTAINER_SLOTS_MAX slots). free_fn runs when the container is released.
  */
-enum container_slot {
-	CONTAINER_SLOT_CGROUP,
-	CONTAINER_SLOT_PROCSYS,
-	CONTAINER_SLOT_USAGE,
-	_CONTAINER_SLOT_MAX,
+#define CONTAINER_SLOTS_MAX 8
+
+struct container_slot {
+	void (*free_fn)(void *);
+	atomic_uint index; /* set at the first use: 1 + the slot's index */
 };
-void *container_slot_get(struct container *c, enum container_slot s);
-/* Stores p if the slot is empty and returns the slot's value (p or the earlier one);
- * if another value was there, p is freed with free_fn. */
-void *container_slot_set(struct container *c, enum container_slot s, void *p,
-			 void (*free_fn)(void *));
+
+/* The slot's value, or NULL. */
+void *container_slot_get(struct container *c, struct container_slot *s);
+/* Stores p if the slot is empty and returns the slot's value (p or the earlier one); if
+ * another value was there, p is freed with free_fn. NULL (p freed) if no slot is left. */
+void *container_slot_set(struct container *c, struct container_slot *s, void *p);

@@ -163,13 +163,15 @@ static __thread struct {
 	struct usage *u;
 } last;
 
+static struct container_slot usage_slot = {.free_fn = usage_free};
+
 struct usage *usage_get(struct container *c)
 {
 	struct usage *u, *cur;
 
 	if (last.c == c && last.u && last.serial == container_serial(c))
 		return last.u;
-	u = container_slot_get(c, CONTAINER_SLOT_USAGE);
+	u = container_slot_get(c, &usage_slot);
 	if (u) {
 		last.c = c;
 		last.serial = container_serial(c);
@@ -186,7 +188,7 @@ struct usage *usage_get(struct container *c)
 	pthread_mutex_init(&u->qlock, NULL);
 	/* The slot frees it (and folds it into the totals) when the container goes; if
 	 * another thread's record got there first, ours is freed unlisted. */
-	cur = container_slot_set(c, CONTAINER_SLOT_USAGE, u, usage_free);
+	cur = container_slot_set(c, &usage_slot, u);
 	if (cur != u)
 		return cur;
 	/* c is referenced by the caller: the slot cannot be freed before this. */
