@@ -86,8 +86,8 @@ struct handler {
 
 	/* All optional. Defaults: getattr from mode, owned by the container's root,
 	 * st_size 4096 for files; read from content(); no write (EACCES). */
-	/* Whether a row without getattr() exists at all (a file this kernel may not have):
-	 * -ENOENT for its path when false. */
+	/* For a row without getattr(): whether its path exists at all (a file this kernel
+	 * may not have); -ENOENT when not. Default: it does. */
 	bool (*exists)(const struct handler *h);
 	int (*getattr)(const struct pb_caller *c, const char *path, struct stat *st);
 	int (*readdir)(const struct pb_caller *c, const char *path, struct pb_dir *d);
