@@ -12,50 +12,37 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 
-static const struct {
-	const char *path;
-	bool one_record; /* READ_ONE_RECORD: see util/fileio.h */
-} host_files[_HOST_FILE_MAX] = {
-    /* clang-format off */
-    [HOST_MEMINFO] = {"/proc/meminfo", true},
-    [HOST_STAT] = {"/proc/stat", true},
-    [HOST_CPUINFO] = {"/proc/cpuinfo", false},
-    [HOST_DISKSTATS] = {"/proc/diskstats", false},
-    [HOST_ONLINE] = {"/sys/devices/system/cpu/online", true},
-    [HOST_LOADAVG] = {"/proc/loadavg", true},
-    /* clang-format on */
-};
-
+/* Every file opened, for hostfiles_free(). */
 static struct {
 	pthread_mutex_t lock;
-	atomic_bool opened;
-	int fds[_HOST_FILE_MAX];
+	struct host_file *opened;
 } host = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void host_open(void)
+static void host_open(struct host_file *f)
 {
 	pthread_mutex_lock(&host.lock);
-	if (!atomic_load(&host.opened)) {
-		for (size_t i = 0; i < _HOST_FILE_MAX; i++) {
-			int fd = open(host_files[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-			host.fds[i] = fd >= 0 ? fd : negative_errno();
-		}
-		atomic_store(&host.opened, true);
+	if (!atomic_load(&f->opened)) {
+		f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (f->fd < 0)
+			f->fd = negative_errno();
+		f->next = host.opened;
+		host.opened = f;
+		atomic_store(&f->opened, true);
 	}
 	pthread_mutex_unlock(&host.lock);
 }
 
-int host_file_read(enum host_file f, char **ret, size_t *ret_len)
+int host_file_read(struct host_file *f, char **ret, size_t *ret_len)
 {
-	if (!atomic_load(&host.opened))
-		host_open();
-	if (host.fds[f] < 0)
-		return host.fds[f];
-	return read_full_fd_flags(
-	    host.fds[f], READ_FROM_START | (host_files[f].one_record ? READ_ONE_RECORD : 0), ret,
-	    ret_len);
+	if (!atomic_load(&f->opened))
+		host_open(f);
+	if (f->fd < 0)
+		return f->fd;
+	return read_full_fd_flags(f->fd, READ_FROM_START | (f->one_record ? READ_ONE_RECORD : 0),
+				  ret, ret_len);
 }
+
+static struct host_file host_meminfo = HOST_FILE("/proc/meminfo", true);
 
 static uint64_t now_ns(void)
 {
@@ -95,7 +82,7 @@ int host_meminfo_get(struct host_meminfo **ret)
 		*ret = h;
 		return 0;
 	}
-	r = host_file_read(HOST_MEMINFO, &text, &len);
+	r = host_file_read(&host_meminfo, &text, &len);
 	if (r < 0) {
 		pthread_mutex_unlock(&host_meminfo_cache.lock);
 		return r;
@@ -128,10 +115,15 @@ int host_meminfo_get(struct host_meminfo **ret)
 void hostfiles_free(void)
 {
 	pthread_mutex_lock(&host.lock);
-	if (atomic_load(&host.opened))
-		for (size_t i = 0; i < _HOST_FILE_MAX; i++)
-			safe_close(host.fds[i]);
-	atomic_store(&host.opened, false);
+	while (host.opened) {
+		struct host_file *f = host.opened;
+
+		host.opened = f->next;
+		safe_close(f->fd);
+		f->fd = -EBADF;
+		f->next = NULL;
+		atomic_store(&f->opened, false);
+	}
 	pthread_mutex_unlock(&host.lock);
 	pthread_mutex_lock(&host_meminfo_cache.lock);
 	host_meminfo_unref(host_meminfo_cache.cur);

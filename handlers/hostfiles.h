@@ -2,25 +2,33 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /*
- * The host's files the views start from, opened on first use and kept for the daemon's life:
- * each read takes the whole file again from offset 0 (pread), so no read pays an open.
- * hostfiles_free() closes them at shutdown, after the last read.
+ * A host file a view starts from, opened on first use and kept for the daemon's life: each
+ * read takes the whole file again from offset 0 (pread), so no read pays an open. Its user
+ * declares it where it reads it, static:
+ *	static struct host_file host_vmstat = HOST_FILE("/proc/vmstat", true);
+ *	r = host_file_read(&host_vmstat, &text, &len);
+ * hostfiles_free() closes every one opened, at shutdown after the last read.
  */
-enum host_file {
-	HOST_MEMINFO,
-	HOST_STAT,
-	HOST_CPUINFO,
-	HOST_DISKSTATS,
-	HOST_ONLINE, /* /sys/devices/system/cpu/online */
-	HOST_LOADAVG,
-	_HOST_FILE_MAX,
+struct host_file {
+	const char *path;
+	bool one_record; /* READ_ONE_RECORD: see util/fileio.h */
+	/* set at the first read */
+	atomic_bool opened;
+	int fd; /* or the negative errno of the open */
+	struct host_file *next;
 };
 
-int host_file_read(enum host_file f, char **ret, size_t *ret_len);
+#define HOST_FILE(p, rec)                                                                          \
+	{                                                                                          \
+		.path = (p), .one_record = (rec)                                                   \
+	}
+
+int host_file_read(struct host_file *f, char **ret, size_t *ret_len);
 
 /*
  * The host's /proc/meminfo as of HOST_MEMINFO_MAX_AGE_NS ago at most, shared by the reads of

@@ -18,6 +18,14 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct host_meminfo *, host_meminfo_unref);
 
+/* The host's files the views start from (a caller in the host's namespaces gets them as
+ * they are). */
+static struct host_file host_meminfo = HOST_FILE("/proc/meminfo", true);
+static struct host_file host_cpuinfo = HOST_FILE("/proc/cpuinfo", false);
+static struct host_file host_stat = HOST_FILE("/proc/stat", true);
+static struct host_file host_loadavg = HOST_FILE("/proc/loadavg", true);
+static struct host_file host_diskstats = HOST_FILE("/proc/diskstats", false);
+
 static int container_memory(const struct pb_caller *c, struct view_cgroup **ret_rc,
 			    struct cgroup_memory *ret)
 {
@@ -77,7 +85,7 @@ static int meminfo_content(const struct pb_caller *c, struct pb_file *f, char **
 	int r;
 
 	if (pb_caller_is_host(c))
-		return host_file_read(HOST_MEMINFO, ret, ret_len);
+		return host_file_read(&host_meminfo, ret, ret_len);
 	r = container_memory(c, &rc, &mem);
 	if (r < 0)
 		return r;
@@ -151,11 +159,11 @@ static int cpuinfo_content(const struct pb_caller *c, struct pb_file *f, char **
 	int r;
 
 	if (pb_caller_is_host(c))
-		return host_file_read(HOST_CPUINFO, ret, ret_len);
+		return host_file_read(&host_cpuinfo, ret, ret_len);
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
-	r = host_file_read(HOST_CPUINFO, &host, NULL);
+	r = host_file_read(&host_cpuinfo, &host, NULL);
 	if (r < 0)
 		return r;
 	r = view_cpuinfo(host, &cpus, &text);
@@ -173,7 +181,7 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	int r;
 
 	if (pb_caller_is_host(c))
-		return host_file_read(HOST_STAT, ret, ret_len);
+		return host_file_read(&host_stat, ret, ret_len);
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
@@ -183,7 +191,7 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	r = cgroup_read_tasks(rc->reader, c->pid, &tasks, NULL);
 	if (r < 0)
 		return r;
-	r = host_file_read(HOST_STAT, &host, NULL);
+	r = host_file_read(&host_stat, &host, NULL);
 	if (r < 0)
 		return r;
 	r = cgroup_read_cpu_usage(rc->reader, &usage);
@@ -271,7 +279,7 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 	int r;
 
 	if (pb_caller_is_host(c))
-		return host_file_read(HOST_LOADAVG, ret, ret_len);
+		return host_file_read(&host_loadavg, ret, ret_len);
 	r = view_cgroup_of_caller(c, &rc);
 	if (r < 0)
 		return r;
@@ -298,14 +306,14 @@ static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char 
 	int r;
 
 	if (pb_caller_is_host(c))
-		return host_file_read(HOST_DISKSTATS, ret, ret_len);
+		return host_file_read(&host_diskstats, ret, ret_len);
 	r = view_cgroup_of_caller(c, &rc);
 	if (r < 0)
 		return r;
 	r = cgroup_read_io(rc->reader, &io);
 	if (r < 0)
 		return r;
-	r = host_file_read(HOST_DISKSTATS, &host, NULL);
+	r = host_file_read(&host_diskstats, &host, NULL);
 	if (r >= 0)
 		r = view_diskstats(host, &io, &text);
 	cgroup_io_done(&io);

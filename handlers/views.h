@@ -11,8 +11,9 @@
  * sys/devices/system/cpu/{online,possible,present,offline}; sys/block/<disk>/stat
  * (blockstat.h) takes its line of proc/diskstats. A row's content gathers the inputs (the
  * host's file, hostfiles.h; the caller's cgroup reader, viewstate.h) and calls its renderer
- * (cgroup/views.h), a pure function. Adding a computed file is one renderer there and one row
- * here.
+ * (cgroup/views.h), a pure function. Adding a computed file is one renderer there and, here,
+ * one row with its content function and the host file it starts from (a static struct
+ * host_file beside it).
  *
  * proc/meminfo and proc/swaps take the host's /proc/meminfo as of 1 ms ago at most, and the
  * container's memory figures as cgroup_read_memory() gives them; a meminfo rendered from the

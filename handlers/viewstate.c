@@ -213,6 +213,8 @@ size_t view_cgroups_list(struct container *ct, struct view_cgroup **v, size_t ma
 	return n;
 }
 
+static struct host_file host_online = HOST_FILE("/sys/devices/system/cpu/online", true);
+
 int view_shown_cpus(const struct pb_caller *c, struct cpulist *ret)
 {
 	_cleanup_free_ char *text = NULL;
@@ -221,7 +223,7 @@ int view_shown_cpus(const struct pb_caller *c, struct cpulist *ret)
 	struct view_cgroup *rc;
 	int r;
 
-	r = host_file_read(HOST_ONLINE, &text, NULL);
+	r = host_file_read(&host_online, &text, NULL);
 	if (r < 0)
 		return r;
 	r = cpulist_parse(text, &online);
