@@ -2,7 +2,8 @@
 # timeout: 900
 # procbox in real Docker containers, in TAP: `docker run --runtime procbox` (the
 # procbox-runc wrapper and the OCI hook), `procbox attach`/`detach` on a container of
-# the stock runtime, `kill -9` of procbox and a restart with running containers, the
+# the stock runtime, each container's own set of kernel inodes under concurrent busybox
+# cats, `kill -9` of procbox and a restart with running containers, the
 # hook refusing a container when procbox is down; plain and with --userns-remap.
 set -uo pipefail
 
@@ -285,6 +286,73 @@ attach_checks()
 	at_cid=$cid
 }
 
+# The root inside procbox's mount of procbox's mount on /proc/sys in pid's namespace.
+ct_proc_sys_root()
+{
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; if ($(i + 1) == "fuse.procbox" && $5 == "/proc/sys") print $4 }' \
+		"/proc/$1/mountinfo" | tail -n 1
+}
+
+# N busybox cats of kernel/panic, 4 loops side by side, in the container: one line
+# "<lines that are want> <lines that are other> <any other lines>".
+ct_cat_loop()
+{
+	local cid=$1 want=$2 other=$3 n=$4
+	ct_sh "$cid" "for k in 1 2 3 4; do
+			( i=0; while [ \$i -lt $n ]; do cat /proc/sys/kernel/panic; i=\$((i + 1)); done ) &
+		done | awk -v w=$want -v o=$other '{ if (\$0 == w) a++; else if (\$0 == o) b++; else c++ }
+			END { print a + 0, b + 0, c + 0 }'"
+}
+
+# Kernel inodes per container: the wrapper's hook binds from .inodes/<container id>,
+# attach from .inodes/pid-<init pid>-<start ticks>; busybox cat (sendfile, through the
+# inode's page cache) in both at once never reads the other's value.
+inode_set_checks()
+{
+	local mode=$1 rt_pid at_pid root id out a b a_own a_other a_else b_own b_other b_else
+	rt_pid=$(ct_pid "$rt_cid")
+	at_pid=$(ct_pid "$at_cid")
+	id=$(dk inspect -f '{{.Id}}' "$rt_cid")
+	tap_is "$mode: the wrapper's hook binds from the container id's set of inodes" \
+		"$(ct_proc_sys_root "$rt_pid")" "/.inodes/$id/proc/sys"
+	root=$(ct_proc_sys_root "$at_pid")
+	case $root in
+	"/.inodes/pid-$at_pid-"*/proc/sys) tap_ok "$mode: attach binds from the container's pid-$at_pid-<start> set of inodes" ;;
+	*) tap_fail "$mode: attach binds from the container's pid-$at_pid-<start> set of inodes" "root: $root" ;;
+	esac
+	a=$(ct_sh "$rt_cid" stat -c %i /proc/sys/kernel/panic)
+	b=$(ct_sh "$at_cid" stat -c %i /proc/sys/kernel/panic)
+	if [ -n "$a" ] && [ "$a" != "$b" ]; then
+		tap_ok "$mode: the two containers' kernel/panic are different inodes ($a, $b)"
+	else
+		tap_fail "$mode: the two containers' kernel/panic are different inodes" "$a, $b"
+	fi
+	ct_sh "$rt_cid" 'echo 21 > /proc/sys/kernel/panic' >/dev/null
+	ct_sh "$at_cid" 'echo 22 > /proc/sys/kernel/panic' >/dev/null
+	ct_cat_loop "$rt_cid" 21 22 300 >"$work/cat.rt" &
+	a=$!
+	ct_cat_loop "$at_cid" 22 21 300 >"$work/cat.at" &
+	b=$!
+	wait "$a" "$b"
+	read -r a_own a_other a_else <"$work/cat.rt"
+	read -r b_own b_other b_else <"$work/cat.at"
+	out="own, the other's, other lines: runtime container $(cat "$work/cat.rt"), attached $(cat "$work/cat.at")"
+	if [ "${a_own:-0}" -gt 0 ] && [ "$a_other" = 0 ] && [ "${b_own:-0}" -gt 0 ] && [ "$b_other" = 0 ]; then
+		tap_ok "$mode: 2 x 1200 concurrent busybox cats of kernel/panic read their container's own value, never the other's"
+	else
+		tap_fail "$mode: concurrent busybox cats of kernel/panic read their container's own value, never the other's" "$out"
+	fi
+	# Not about the sets: sendfile reads the page cache up to the size the kernel keeps
+	# for the inode, which concurrent opens, stats and reads of one container's own file
+	# set and cut. Some cats print nothing, or the zeros after the value.
+	if [ "$a_own" != 1200 ] || [ "$b_own" != 1200 ] || [ "$a_else" != 0 ] || [ "$b_else" != 0 ]; then
+		tap_diag "$mode: $out"
+	fi
+	ct_sh "$rt_cid" 'echo 7 > /proc/sys/kernel/panic' >/dev/null
+	ct_sh "$at_cid" 'echo 7 > /proc/sys/kernel/panic' >/dev/null
+	rt_root=$(ct_proc_sys_root "$rt_pid") at_root=$root
+}
+
 # kill -9 procbox and its holder with containers running (the connection is lost), start
 # it again: every container reads its files through procbox again, with nothing else done.
 # How long that took is printed; the 60 s limit only turns a re-attach that never comes
@@ -335,6 +403,10 @@ restart_checks()
 		"$(ct_sh "$rt_cid" cat /proc/sys/net/ipv4/ip_forward)" "1"
 	out=$(run --rm --runtime procbox --hostname "after-$$" "$image" cat /proc/sys/kernel/hostname)
 	tap_is "$mode: a new container starts with the restarted procbox" "$out" "after-$$"
+	tap_is "$mode: the re-attached runtime container keeps its set of inodes" \
+		"$(ct_proc_sys_root "${pids[0]}")" "$rt_root"
+	tap_is "$mode: the re-attached attached container keeps its set of inodes" \
+		"$(ct_proc_sys_root "${pids[1]}")" "$at_root"
 }
 
 # A root container (the host's uid 0: plain mode) opening core_pattern for writing in a
@@ -476,10 +548,11 @@ for mode in plain userns-remap; do
 	# sysctl write, if it made one.
 	stock_pgr=$(run --rm "$image" cat /proc/sys/net/ipv4/ping_group_range)
 	[ "$mode" != plain ] || tap_is "plain: Docker sets ping_group_range" "$stock_pgr" "$(printf '0\t2147483647')"
-	rt_cid='' at_cid=
+	rt_cid='' at_cid='' rt_root='' at_root=
 	runtime_checks "$mode"
 	attach_checks "$mode"
 	if [ -n "$rt_cid" ] && [ -n "$at_cid" ]; then
+		inode_set_checks "$mode"
 		restart_checks "$mode"
 	else
 		tap_fail "$mode: restart" "no containers to restart with"
