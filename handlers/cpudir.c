@@ -32,12 +32,6 @@ static int cpu_number(const char *name, size_t len)
 	return v < CPULIST_MAX ? (int)v : -1;
 }
 
-static bool cpu_dir_emulated(const char *name)
-{
-	return strcmp(name, "online") == 0 || strcmp(name, "possible") == 0 ||
-	       strcmp(name, "present") == 0 || strcmp(name, "offline") == 0;
-}
-
 /* The host's path for a path at or below CPUDIR: a container has the cpuN folders of its own
  * CPUs only, under their host ids; every other entry is the host's own. */
 static int cpu_host_path(const struct pb_caller *c, const char *path, char *buf, size_t size)
@@ -106,8 +100,9 @@ static int cpu_dir_readdir(const struct pb_caller *c, const char *path, struct p
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (top && (cpu_number(de->d_name, strlen(de->d_name)) >= 0 ||
-			    cpu_dir_emulated(de->d_name)))
+		/* The views' rows (online, possible, ...) are listed once: the tree merges
+		 * them with these entries by name. */
+		if (top && cpu_number(de->d_name, strlen(de->d_name)) >= 0)
 			continue;
 		r = pb_dir_add(d, de->d_name, type);
 		if (r < 0)

@@ -3,8 +3,9 @@
  * Resource views end to end: the real daemon, containers (user, pid, mount, uts, ipc and net
  * namespaces) in cgroups made here, under this process's own cgroups, with procbox's files
  * bound over their /proc/{meminfo,cpuinfo,stat,loadavg,diskstats,swaps} and
- * /sys/devices/system/cpu. Plus the fd-cached memory reader against the library on fixtures,
- * and the task scan behind loadavg's last pid on real pid namespaces.
+ * /sys/devices/system/cpu. Plus the cgroup reader's memory figures on fixtures and on a cgroup
+ * removed while its files are open, and the task scan behind loadavg's last pid on real pid
+ * namespaces.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
