@@ -73,6 +73,37 @@ static int text_result(int r, char *text, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/*
+ * Most views start from a host file: a caller in the host's namespaces gets the file as it is;
+ * for a container, the row's render() makes the view from the host's text. Such a row is
+ *	{.path = ..., .content = view_content, .data = &(const struct view_row){&host_x, x_render}}
+ */
+struct view_row {
+	struct host_file *host;
+	int (*render)(const struct pb_caller *c, const char *host, char **ret);
+};
+
+static int view_row_content(const struct view_row *v, const struct pb_caller *c, char **ret,
+			    size_t *ret_len)
+{
+	_cleanup_free_ char *host = NULL;
+	char *text = NULL;
+	int r;
+
+	if (pb_caller_is_host(c))
+		return host_file_read(v->host, ret, ret_len);
+	r = host_file_read(v->host, &host, NULL);
+	if (r < 0)
+		return r;
+	r = v->render(c, host, &text);
+	return text_result(r, text, ret, ret_len);
+}
+
+static int view_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
+{
+	return view_row_content(f->h->data, c, ret, ret_len);
+}
+
 /* ---- proc/meminfo, proc/swaps ---- */
 
 static int meminfo_content(const struct pb_caller *c, struct pb_file *f, char **ret,
@@ -150,38 +181,25 @@ static int swaps_content(const struct pb_caller *c, struct pb_file *f, char **re
 
 /* ---- proc/cpuinfo, proc/stat ---- */
 
-static int cpuinfo_content(const struct pb_caller *c, struct pb_file *f, char **ret,
-			   size_t *ret_len)
+static int cpuinfo_render(const struct pb_caller *c, const char *host, char **ret)
 {
-	_cleanup_free_ char *host = NULL;
 	struct cpulist cpus;
-	char *text = NULL;
 	int r;
 
-	if (pb_caller_is_host(c))
-		return host_file_read(&host_cpuinfo, ret, ret_len);
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
-	r = host_file_read(&host_cpuinfo, &host, NULL);
-	if (r < 0)
-		return r;
-	r = view_cpuinfo(host, &cpus, &text);
-	return text_result(r, text, ret, ret_len);
+	return view_cpuinfo(host, &cpus, ret);
 }
 
-static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret, size_t *ret_len)
+static int stat_render(const struct pb_caller *c, const char *host, char **ret)
 {
-	_cleanup_free_ char *host = NULL;
 	struct cgroup_cpu_usage usage;
 	struct cgroup_tasks tasks;
 	struct view_cgroup *rc;
 	struct cpulist cpus;
-	char *text = NULL;
 	int r;
 
-	if (pb_caller_is_host(c))
-		return host_file_read(&host_stat, ret, ret_len);
 	r = view_shown_cpus(c, &cpus);
 	if (r < 0)
 		return r;
@@ -191,17 +209,14 @@ static int stat_content(const struct pb_caller *c, struct pb_file *f, char **ret
 	r = cgroup_read_tasks(rc->reader, c->pid, &tasks, NULL);
 	if (r < 0)
 		return r;
-	r = host_file_read(&host_stat, &host, NULL);
-	if (r < 0)
-		return r;
 	r = cgroup_read_cpu_usage(rc->reader, &usage);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&rc->lock);
-	r = view_stat(host, &cpus, &usage, &tasks, &rc->history, &text);
+	r = view_stat(host, &cpus, &usage, &tasks, &rc->history, ret);
 	pthread_mutex_unlock(&rc->lock);
 	cgroup_cpu_usage_done(&usage);
-	return text_result(r, text, ret, ret_len);
+	return r;
 }
 
 /* The number of CPUs the container is shown (as in online) and the CPU time its cgroup has
@@ -296,33 +311,28 @@ static int loadavg_content(const struct pb_caller *c, struct pb_file *f, char **
 
 /* ---- proc/diskstats ---- */
 
-static int diskstats_content(const struct pb_caller *c, struct pb_file *f, char **ret,
-			     size_t *ret_len)
+static int diskstats_render(const struct pb_caller *c, const char *host, char **ret)
 {
-	_cleanup_free_ char *host = NULL;
-	struct cgroup_io io;
 	struct view_cgroup *rc;
-	char *text = NULL;
+	struct cgroup_io io;
 	int r;
 
-	if (pb_caller_is_host(c))
-		return host_file_read(&host_diskstats, ret, ret_len);
 	r = view_cgroup_of_caller(c, &rc);
 	if (r < 0)
 		return r;
 	r = cgroup_read_io(rc->reader, &io);
 	if (r < 0)
 		return r;
-	r = host_file_read(&host_diskstats, &host, NULL);
-	if (r >= 0)
-		r = view_diskstats(host, &io, &text);
+	r = view_diskstats(host, &io, ret);
 	cgroup_io_done(&io);
-	return text_result(r, text, ret, ret_len);
+	return r;
 }
+
+static const struct view_row diskstats_row = {&host_diskstats, diskstats_render};
 
 int views_diskstats_content(const struct pb_caller *c, char **ret, size_t *ret_len)
 {
-	return diskstats_content(c, NULL, ret, ret_len);
+	return view_row_content(&diskstats_row, c, ret, ret_len);
 }
 
 /* ---- sys/devices/system/cpu/{online,possible,present,offline} ---- */
@@ -368,19 +378,22 @@ const struct handler views_handlers[] = {
      .mode = S_IFREG | 0444,
      .size = PB_VIEW_SIZE,
      .bind = true,
-     .content = cpuinfo_content},
+     .content = view_content,
+     .data = &(const struct view_row){&host_cpuinfo, cpuinfo_render}},
     {.path = "proc/stat",
      .mode = S_IFREG | 0444,
      .size = PB_VIEW_SIZE,
      .bind = true,
-     .content = stat_content},
+     .content = view_content,
+     .data = &(const struct view_row){&host_stat, stat_render}},
     {.path = "proc/uptime", .mode = S_IFREG | 0444, .bind = true, .content = uptime_content},
     {.path = "proc/loadavg", .mode = S_IFREG | 0444, .bind = true, .content = loadavg_content},
     {.path = "proc/diskstats",
      .mode = S_IFREG | 0444,
      .size = PB_VIEW_SIZE,
      .bind = true,
-     .content = diskstats_content},
+     .content = view_content,
+     .data = &diskstats_row},
     /* Not bound themselves: the cpudir row binds their folder whole. */
     {.path = CPUDIR "/online", .mode = S_IFREG | 0444, .content = cpu_online_content},
     {.path = CPUDIR "/possible", .mode = S_IFREG | 0444, .content = cpu_online_content},
