@@ -958,6 +958,29 @@ Test(live, attached_containers_have_inodes_of_their_own)
 	proc_sys_root(cts[0].pid, root[0], sizeof(root[0]));
 	cr_assert_str_eq(root[0], want[0]);
 	cr_expect_str_eq(ct_sh(&cts[0], "stat -c %d:%i /proc/sys/kernel/panic", NULL), ino[0]);
+
+	/* The connection lost (procbox and its holder killed): the re-attach puts the same
+	 * sets back, and each container reads its own value through them. */
+	daemon_kill9(&pb);
+	holder_kill9(&pb);
+	pb.pid = spawn_daemon(pb.mnt, pb.log);
+	for (int i = 0; i < 2; i++) {
+		int tries = 0;
+
+		snprintf(cmd, sizeof(cmd), "%d", 51 + i);
+		while (
+		    strcmp(ct_sh(&cts[i], "cat /proc/sys/kernel/panic 2>/dev/null", NULL), cmd) &&
+		    tries++ < 500)
+			usleep(10000);
+		cr_assert_str_eq(ct_sh(&cts[i], "cat /proc/sys/kernel/panic", NULL), cmd,
+				 "container %d after the restart", i);
+		proc_sys_root(cts[i].pid, root[i], sizeof(root[i]));
+		cr_expect_str_eq(root[i], want[i], "the re-attach changed the set");
+	}
+	snprintf(ino[0], sizeof(ino[0]), "%s",
+		 ct_sh(&cts[0], "stat -c %d:%i /proc/sys/kernel/panic", NULL));
+	cr_expect_str_neq(ct_sh(&cts[1], "stat -c %d:%i /proc/sys/kernel/panic", NULL), ino[0],
+			  "after the restart both containers see one inode");
 }
 
 Test(attach, an_oci_container_is_named_by_its_id_or_else_by_its_init)
