@@ -14,6 +14,9 @@
  * Nothing a kernel cache keeps may be another container's: one mount serves every
  * container, so attributes are never cached, entries only when every caller has the
  * same (tree_entry_shared()), and file data always comes from the daemon (direct_io).
+ * What the kernel keeps per inode (the page cache that sendfile and private mmap read,
+ * inotify, the size) is kept apart by giving each container inodes of its own: the
+ * sets of fs/inodeset.h, which every node path goes through before the handlers see it.
  * There is no flush: close() has nothing to wait for, and ENOSYS spares the round trip.
  */
 struct procbox_fs {
