@@ -566,14 +566,18 @@ static char *ct_sh(const struct testns *t, const char *cmd, int *ret_status)
 	return out;
 }
 
+/* Mounts of the test's daemon in pid's namespace: other procbox daemons on the machine
+ * (other suites) come and go in the host's table, which a container copied. */
 static unsigned procbox_mounts(pid_t pid)
 {
 	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	struct stat st;
 	unsigned n = 0;
 
+	cr_assert_eq(stat(pb.mnt, &st), 0);
 	cr_assert_eq(mountinfo_read_pid(pid, &mi), 0);
 	for (size_t i = 0; i < mi->n; i++)
-		n += mountinfo_entry_is_procbox(&mi->entries[i]);
+		n += makedev(mi->entries[i].major, mi->entries[i].minor) == st.st_dev;
 	return n;
 }
 
@@ -885,6 +889,53 @@ Test(live, attach_covers_every_disks_stat_with_the_containers_counters, .fini = 
 	/* detach takes it away again */
 	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
 	cr_assert_eq(item(items, link)->op.outcome, NSMOUNT_DETACHED);
+	cr_assert_str_eq(ct_sh(&cts[0], fs, &st), "sysfs");
+}
+
+/* A disk whose medium went away after attach is no longer a point of the table, but the
+ * mount on its stat file is still procbox's: detach takes it away too. */
+Test(live, detach_takes_away_the_stat_file_of_a_disk_gone_since_attach, .fini = disk_teardown)
+{
+	struct attach_item items[ATTACH_MAX_POINTS];
+	char path[128], fs[128], target[300], link[320];
+	const struct attach_item *it = NULL;
+	unsigned before;
+	ssize_t len;
+	int fd, st;
+
+	disk_make();
+	ct_start(&cts[0], CT_FLAGS, "ct-disk-gone");
+	before = procbox_mounts(cts[0].pid);
+	ct_attach(&cts[0], items);
+	snprintf(path, sizeof(path), "/sys/block/loop%d", disk.index);
+	len = readlink(path, target, sizeof(target) - 1);
+	cr_assert_gt(len, 3);
+	target[len] = 0;
+	snprintf(link, sizeof(link), "sys/%s/stat", target + 3);
+	it = item(items, link);
+	cr_assert_eq(it->op.outcome, NSMOUNT_ATTACHED);
+	snprintf(fs, sizeof(fs), "stat -L -f -c %%T /sys/block/loop%d/stat", disk.index);
+	cr_assert_str_eq(ct_sh(&cts[0], fs, &st), "fuseblk");
+
+	/* no medium: size 0, so the table lists no point for it any more */
+	snprintf(path, sizeof(path), "%s/dev", disk.dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(ioctl(fd, LOOP_CLR_FD, 0), 0, "LOOP_CLR_FD: %s", strerror(errno));
+	close(fd);
+	snprintf(path, sizeof(path), "/sys/block/loop%d/size", disk.index);
+	for (int i = 0; i < 250; i++) {
+		char size[32];
+
+		cr_assert_eq(read_line(path, size, sizeof(size)), 0, "%s", path);
+		if (strcmp(size, "0") == 0)
+			break;
+		usleep(20000); /* the kernel clears the device asynchronously */
+	}
+
+	cr_assert_eq(detach_container(pb.mnt, cts[0].pid, NULL, items), 0);
+	cr_assert_eq(item(items, link)->op.outcome, NSMOUNT_DETACHED);
+	cr_assert_eq(procbox_mounts(cts[0].pid), before);
 	cr_assert_str_eq(ct_sh(&cts[0], fs, &st), "sysfs");
 }
 

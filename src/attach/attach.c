@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "attach/attach.h"
@@ -175,6 +176,57 @@ int attach_container(const char *mountpoint, pid_t pid, const char *base, const 
 	return r;
 }
 
+static bool devs_have(const struct nsmount_devs *devs, dev_t dev)
+{
+	if (devs->live != 0 && dev == devs->live)
+		return true;
+	for (size_t i = 0; i < devs->n_dead; i++)
+		if (dev == devs->dead[i])
+			return true;
+	return false;
+}
+
+/* Paths of procbox mounts found in a container that the table no longer lists. */
+static char *unlisted[ATTACH_MAX_POINTS];
+
+/*
+ * Adds a detach item for each bind from procbox's tree in pid's mount table that items do
+ * not name: a point whose instance the table no longer lists (the stat file of a disk
+ * whose medium went away since attach) would otherwise stay mounted. Looking such a path
+ * up is enough for the kernel to drop a mount whose sysfs node is gone; the item then
+ * reads "missing". Returns the new number of items.
+ */
+static size_t items_add_unlisted(struct attach_item *items, size_t n, pid_t pid,
+				 const struct nsmount_devs *devs)
+{
+	_cleanup_mountinfo_ struct mountinfo *mi = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(unlisted); i++) {
+		free(unlisted[i]);
+		unlisted[i] = NULL;
+	}
+	if (mountinfo_read_pid(pid, &mi) < 0)
+		return n; /* the listed points are still detached */
+	for (size_t i = 0; i < mi->n && n < ATTACH_MAX_POINTS; i++) {
+		const struct mountinfo_entry *e = &mi->entries[i];
+		const char *rel = e->mountpoint + strspn(e->mountpoint, "/");
+		bool listed = false;
+
+		/* the whole tree is a copy of procbox's own mountpoint, never one of ours */
+		if (*rel == '\0' || strcmp(e->root, "/") == 0 ||
+		    !devs_have(devs, makedev(e->major, e->minor)))
+			continue;
+		for (size_t j = 0; j < n && !listed; j++)
+			listed = strcmp(items[j].path, rel) == 0;
+		if (listed || !(unlisted[k] = strdup(rel)))
+			continue;
+		items[n++] = item_make(unlisted[k], unlisted[k], NSMOUNT_DETACH);
+		k++;
+	}
+	return n;
+}
+
 int detach_container(const char *mountpoint, pid_t pid, const char *base, struct attach_item *items)
 {
 	struct nsmount_op ops[ATTACH_MAX_POINTS];
@@ -193,6 +245,8 @@ int detach_container(const char *mountpoint, pid_t pid, const char *base, struct
 	/* Nothing to tell procbox's mounts from the container's own by. */
 	if (devs.live == 0 && devs.n_dead == 0)
 		return -ENODEV;
+	if (!base)
+		n = items_add_unlisted(items, n, pid, &devs);
 	for (size_t i = 0; i < n; i++)
 		ops[i] = items[i].op;
 	r = nsmount_run(pid, base, &devs, ops, n, ATTACH_TIMEOUT_MS);
