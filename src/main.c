@@ -300,7 +300,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			help();
 			return 0;
 		case 'V':
-			printf("procbox %s\n", PROCBOX_VERSION);
+			printf("procbox %s%s\n", PROCBOX_VERSION,
+			       PROCBOX_FIGURES ? "" : " (built without request figures)");
 			return 0;
 		default:
 			fprintf(stderr, "Try 'procbox --help'.\n");

@@ -147,90 +147,121 @@ static char *child_path(const char *parent, const char *name)
  * One request on its way through the container's share (usage/usage.h): made on the worker's
  * stack, copied to the heap only when it has to wait for a slot, then served by whichever
  * worker finishes one of the container's requests.
+ *
+ * Lifetimes. A request on a path holds a reference to its caller's container (`ref`). A
+ * request on an open file holds none: the kernel keeps the file open while the request is
+ * unanswered (a reader in read(2) cannot return before the answer; asynchronous reads are
+ * off, fs_init), and the open file holds its containers. Such a request is answered last
+ * (`deferred`): after its figures are recorded and its slot given back. A container's usage
+ * record is touched only while one of its requests is unanswered or referenced.
  */
 struct fs_req {
 	struct usage_waiter w;
 	int (*serve)(struct fs_req *r);
 	fuse_req_t req;
 	enum usage_kind kind;
-	struct pb_caller caller; /* holds a reference to the container */
+	struct pb_caller caller; /* its container is `ref`, or the open file's */
+	struct container *ref;	 /* the reference the request holds, or NULL */
 	struct container *owner; /* whose figures and share: the caller's, or an open file's
 				  * opener's */
 	struct usage *usage;
 	bool queued;
+	bool deferred; /* answered by answer(), after the figures and the slot */
 	uint64_t arrived_ns;
-	const char *path;
-	char *path_owned; /* the node's path; path is the tree's path in it
-			   * (fs/inodeset.h), unless it is path_copy */
-	/* An open file's path, copied: the reply lets the kernel release the file, and the
-	 * slow-request log reads the path after it. Longer paths are cut. */
-	char path_copy[128];
+	const char *path; /* the tree's path in path_owned (fs/inodeset.h), or the open
+			   * file's (open while unanswered) */
+	char *path_owned; /* the node's path */
+	struct pb_file *file;
 	fuse_ino_t ino;
 	struct fuse_file_info fi;
 	size_t size;
 	off_t off;
 	const char *data; /* write: libfuse's buffer, or data_copy once queued */
 	char *data_copy;
+	char *out; /* read: where the answer goes (the worker's stack, or out_owned) */
+	size_t out_size;
+	char *out_owned;
 	uint64_t bytes_read, bytes_written;
 };
 
 static void fs_req_done(struct fs_req *r)
 {
-	caller_put(&r->caller);
+	if (r->ref)
+		container_unref(r->ref);
 	free(r->path_owned);
 	free(r->data_copy);
+	free(r->out_owned);
 }
 
-static void serve_one(struct fs_req *r)
+/* Serves r and records its figures; a deferred request is not answered yet. */
+static int serve_one(struct fs_req *r)
 {
 	struct reqclock clock = {0};
 	/* A request that did not wait starts when it arrived: one clock read less. */
-	uint64_t start = r->queued ? reqclock_now_ns() : r->arrived_ns;
+	uint64_t start = r->queued ? usage_now_ns() : r->arrived_ns;
 	int result;
 
-	reqclock_current = &clock;
+	if (PROCBOX_FIGURES)
+		reqclock_current = &clock;
 	result = r->serve(r);
-	reqclock_current = NULL;
+	if (PROCBOX_FIGURES)
+		reqclock_current = NULL;
 	if (r->usage)
 		usage_record(r->usage, &(struct usage_done){
 					   .kind = r->kind,
 					   .r = result,
 					   .bytes_read = r->bytes_read,
 					   .bytes_written = r->bytes_written,
-					   .total_ns = reqclock_now_ns() - r->arrived_ns,
+					   .total_ns = usage_now_ns() - r->arrived_ns,
 					   .queue_ns = start - r->arrived_ns,
 					   .clock = &clock,
 					   .path = r->path,
 				       });
+	return result;
+}
+
+/* Answers a deferred request, and lets r go. */
+static void answer(struct fs_req *r, int result)
+{
+	if (r->deferred) {
+		if (result < 0)
+			reply_err(r->req, result);
+		else if (r->kind == USAGE_READ)
+			fuse_reply_buf(r->req, r->out, (size_t)result);
+		else
+			fuse_reply_write(r->req, (size_t)result);
+	}
 	fs_req_done(r);
 }
 
-/* Serves the requests of u's container that waited for the slot this thread holds. */
-static void serve_waiting(struct usage *u)
+/* Serves w and the requests of u's container that wait after it, in the slot this thread
+ * holds. Each one is answered after the slot passed on: it keeps u alive until then. */
+static void serve_waiting(struct usage *u, struct usage_waiter *w)
 {
-	struct usage_waiter *w;
+	while (w) {
+		struct fs_req *q = (struct fs_req *)w;
+		int result = serve_one(q);
 
-	while ((w = usage_leave(u))) {
-		serve_one((struct fs_req *)w);
-		free(w);
+		w = usage_leave(u);
+		answer(q, result);
+		free(q);
 	}
 }
 
 static void admit(struct fs_req *r)
 {
-	_cleanup_container_ struct container *c = NULL;
 	struct usage *u = r->usage;
+	struct usage_waiter *w;
 	struct fs_req *q;
 	int e;
 
 	if (!u)
-		return serve_one(r);
-	/* The requests served here may hold the container's last references; c keeps it,
-	 * and u with it, until the slot is given back. */
-	c = container_ref(r->owner);
+		return answer(r, serve_one(r));
 	if (usage_enter(u)) {
-		serve_one(r);
-		return serve_waiting(u);
+		e = serve_one(r);
+		w = usage_leave(u);
+		answer(r, e);
+		return serve_waiting(u, w);
 	}
 	/* The container has its share in flight: r waits on its own container, and this
 	 * worker goes back to serve the others. */
@@ -245,28 +276,36 @@ static void admit(struct fs_req *r)
 		}
 	}
 	if (!q) {
+		if (r->deferred) {
+			usage_record(u, &(struct usage_done){.kind = r->kind, .r = -ENOMEM});
+			return answer(r, -ENOMEM);
+		}
 		reply_err(r->req, -ENOMEM);
 		return fs_req_done(r);
 	}
 	*q = *r;
-	if (r->path == r->path_copy)
-		q->path = q->path_copy;
+	/* r's answer buffer is on this worker's stack */
+	q->out = NULL;
+	q->out_size = 0;
 	q->queued = true;
 	e = usage_queue(u, &q->w);
 	if (e > 0) {
-		serve_one(q);
+		e = serve_one(q);
+		w = usage_leave(u);
+		answer(q, e);
 		free(q);
-		serve_waiting(u);
+		serve_waiting(u, w);
 	} else if (e < 0) {
 		/* Its queue is full (--max-queued): this container alone hears of it. */
-		reply_err(q->req, e);
 		usage_record(u, &(struct usage_done){
 				    .kind = q->kind,
 				    .r = e,
-				    .total_ns = reqclock_now_ns() - q->arrived_ns,
+				    .total_ns = usage_now_ns() - q->arrived_ns,
 				    .path = q->path,
 				});
-		fs_req_done(q);
+		if (!q->deferred)
+			reply_err(q->req, e);
+		answer(q, e);
 		free(q);
 	}
 }
@@ -283,7 +322,7 @@ static bool fs_req_start(struct fs_req *r, fuse_req_t req, enum usage_kind kind,
 	    .serve = serve,
 	    .path = path ? inodeset_tree_path(path) : NULL,
 	    .path_owned = path,
-	    .arrived_ns = reqclock_now_ns(),
+	    .arrived_ns = usage_now_ns(),
 	};
 	if (!path) {
 		reply_err(req, -ENOENT);
@@ -295,14 +334,14 @@ static bool fs_req_start(struct fs_req *r, fuse_req_t req, enum usage_kind kind,
 		free(path);
 		return false;
 	}
-	r->owner = r->caller.container;
+	r->ref = r->owner = r->caller.container;
 	r->usage = usage_get(r->owner);
 	return true;
 }
 
 /* Requests on an open file: the file belongs to the container that opened it; the reader
  * may be a process the fd was passed to, but what it reads is what the opener was
- * allowed. */
+ * allowed. The open file holds the containers while the request is unanswered. */
 static void fs_req_start_file(struct fs_req *r, fuse_req_t req, enum usage_kind kind,
 			      int (*serve)(struct fs_req *), struct pb_file *f)
 {
@@ -312,13 +351,16 @@ static void fs_req_start_file(struct fs_req *r, fuse_req_t req, enum usage_kind 
 	    .req = req,
 	    .kind = kind,
 	    .serve = serve,
-	    .arrived_ns = reqclock_now_ns(),
+	    .deferred = true,
+	    .arrived_ns = usage_now_ns(),
+	    .path = f->path,
+	    .file = f,
 	    .caller =
 		{
 		    .pid = ctx->pid,
 		    .uid = ctx->uid,
 		    .gid = ctx->gid,
-		    .container = f->container ? container_ref(f->container) : NULL,
+		    .container = f->container,
 		    .nsenter = fs_of(req)->nsenter,
 		    .containers = fs_of(req)->containers,
 		},
@@ -563,7 +605,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct dir_handle *d = fs_handle_get(fs_of(req)->dir_handles, fi->fh);
 	_cleanup_free_ char *buf = NULL;
-	uint64_t start = reqclock_now_ns();
+	uint64_t start = usage_now_ns();
 	struct usage *u;
 	size_t used = 0;
 	int e;
@@ -605,12 +647,13 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += need;
 	}
-	fuse_reply_buf(req, buf, used);
-	/* Served from the listing opendir took: nothing to wait for, nothing to share. */
+	/* Served from the listing opendir took: nothing to wait for, nothing to share. The
+	 * figures go first: the answer lets the folder, and its container, go. */
 	if (u)
 		usage_record(u, &(struct usage_done){.kind = USAGE_READDIR,
 						     .bytes_read = used,
-						     .total_ns = reqclock_now_ns() - start});
+						     .total_ns = usage_now_ns() - start});
+	fuse_reply_buf(req, buf, used);
 }
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -703,28 +746,25 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static int serve_read(struct fs_req *r)
 {
-	struct pb_file *f = fs_handle_get(fs_of(r->req)->handles, r->fi.fh);
-	_cleanup_free_ char *buf = NULL;
 	int res;
 
-	buf = malloc(r->size ? r->size : 1);
-	if (!buf) {
-		reply_err(r->req, -ENOMEM);
-		return -ENOMEM;
+	if (r->size > r->out_size) {
+		r->out_owned = malloc(r->size ? r->size : 1);
+		if (!r->out_owned)
+			return -ENOMEM;
+		r->out = r->out_owned;
 	}
-	res = tree_read(&r->caller, f, buf, r->size, r->off);
-	if (res < 0) {
-		reply_err(r->req, res);
-		return res;
-	}
-	r->bytes_read = (uint64_t)res;
-	fuse_reply_buf(r->req, buf, (size_t)res);
+	res = tree_read(&r->caller, r->file, r->out, r->size, r->off);
+	if (res >= 0)
+		r->bytes_read = (uint64_t)res;
 	return res;
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	/* Answers up to 4 KiB (every sysctl, most views) are made here, not allocated. */
+	char buf[4096];
 	struct pb_file *f;
 	struct fs_req r;
 	int e;
@@ -734,26 +774,20 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (e < 0)
 		return reply_err(req, e);
 	fs_req_start_file(&r, req, USAGE_READ, serve_read, f);
-	r.fi = *fi;
 	r.size = size > MAX_IO ? MAX_IO : size;
 	r.off = off;
-	snprintf(r.path_copy, sizeof(r.path_copy), "%s", f->path);
-	r.path = r.path_copy;
+	r.out = buf;
+	r.out_size = sizeof(buf);
 	admit(&r);
 }
 
 static int serve_write(struct fs_req *r)
 {
-	struct pb_file *f = fs_handle_get(fs_of(r->req)->handles, r->fi.fh);
 	int res;
 
-	res = tree_write(&r->caller, f, r->data, r->size, r->off);
-	if (res < 0) {
-		reply_err(r->req, res);
-		return res;
-	}
-	r->bytes_written = (uint64_t)res;
-	fuse_reply_write(r->req, (size_t)res);
+	res = tree_write(&r->caller, r->file, r->data, r->size, r->off);
+	if (res >= 0)
+		r->bytes_written = (uint64_t)res;
 	return res;
 }
 
@@ -769,12 +803,9 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (e < 0)
 		return reply_err(req, e);
 	fs_req_start_file(&r, req, USAGE_WRITE, serve_write, f);
-	r.fi = *fi;
 	r.data = buf;
 	r.size = size;
 	r.off = off;
-	snprintf(r.path_copy, sizeof(r.path_copy), "%s", f->path);
-	r.path = r.path_copy;
 	admit(&r);
 }
 

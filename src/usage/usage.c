@@ -25,6 +25,33 @@ static const char *const kind_names[_USAGE_KIND_MAX] = {
     [USAGE_RELEASE] = "release",
 };
 
+/*
+ * What one thread adds for one container: written by that thread alone, with relaxed
+ * loads and stores (plain moves: no locked instruction, no line another thread writes),
+ * and read the same way by reports. Errors, waits and slow requests are rare: they go to
+ * the container's shared counters, with atomic adds.
+ */
+struct shard {
+	uint64_t requests[_USAGE_KIND_MAX];
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t latency[USAGE_BUCKETS];
+	uint64_t latency_ns;
+	uint64_t queue_ns;
+	uint64_t nsenter_ns;
+	uint64_t cgroup_ns;
+	uint64_t nsenter_trips;
+};
+
+/* Threads with a shard index of their own at once: the FUSE workers (--threads, 16 by
+ * default), the control thread and the others. A thread beyond them adds to the shared
+ * counters with atomics: exact all the same, only slower. */
+#define SHARDS 64
+
+/* in_flight in the low 32 bits of `state`, waiting in the high ones: one compare-and-swap
+ * takes or gives back a slot, and sees the queue in the same step. */
+#define WAITING_ONE (1ull << 32)
+
 struct usage {
 	struct usage *next, *prev; /* under `lock` below */
 	bool listed;
@@ -33,14 +60,16 @@ struct usage {
 	bool host;
 	char *id, *pod, *ns, *cgroup; /* under `lock` */
 
-	/* Written with relaxed atomics on the request path, read the same way. */
+	/* One per thread index, made on the thread's first request for this container;
+	 * published with a release store, freed with the record. */
+	struct shard **shards;
+	/* Rare events, and threads without a shard index: atomic adds. */
 	struct usage_counters c;
 	unsigned files;
 
+	uint64_t state; /* in_flight | waiting << 32, atomic */
 	pthread_mutex_t qlock;
-	unsigned in_flight; /* under qlock */
-	unsigned waiting;
-	struct usage_waiter *head, *tail;
+	struct usage_waiter *head, *tail; /* under qlock */
 
 	/* Requests at each of the last RATE_WINDOW ticks; under `lock`. */
 	uint64_t ring[RATE_WINDOW + 1];
@@ -87,6 +116,103 @@ static uint64_t load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* Adds to a counter only this thread writes. */
+static inline void bump(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+/* --- thread indexes: one per live thread, given back when the thread exits --- */
+
+static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t index_used[(SHARDS + 63) / 64]; /* under index_lock */
+static pthread_key_t index_key;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+static __thread unsigned thread_index = UINT32_MAX; /* SHARDS: none free */
+
+static void index_release(void *p)
+{
+	unsigned i = (unsigned)((uintptr_t)p - 1);
+
+	pthread_mutex_lock(&index_lock);
+	index_used[i / 64] &= ~(1ull << (i % 64));
+	pthread_mutex_unlock(&index_lock);
+}
+
+static void index_key_make(void)
+{
+	if (pthread_key_create(&index_key, index_release) != 0)
+		index_key = (pthread_key_t)-1;
+}
+
+static _unused_ unsigned index_take(void)
+{
+	unsigned i = SHARDS;
+
+	pthread_once(&index_once, index_key_make);
+	if (index_key != (pthread_key_t)-1) {
+		pthread_mutex_lock(&index_lock);
+		for (unsigned w = 0; w < ELEMENTSOF(index_used) && i == SHARDS; w++)
+			if (~index_used[w]) {
+				unsigned b = (unsigned)__builtin_ctzll(~index_used[w]);
+
+				if (w * 64 + b < SHARDS) {
+					i = w * 64 + b;
+					index_used[w] |= 1ull << b;
+				}
+			}
+		pthread_mutex_unlock(&index_lock);
+		/* The thread's exit gives the index back; a shard it wrote goes on
+		 * counting for the next thread that gets the index. */
+		if (i < SHARDS && pthread_setspecific(index_key, (void *)(uintptr_t)(i + 1)) != 0) {
+			index_release((void *)(uintptr_t)(i + 1));
+			i = SHARDS;
+		}
+	}
+	thread_index = i;
+	return i;
+}
+
+/* This thread's shard of u, made on first use; NULL: add to u->c with atomics. */
+static _unused_ struct shard *shard_of(struct usage *u)
+{
+	unsigned i = thread_index;
+	struct shard *sh;
+
+	if (__builtin_expect(i >= SHARDS, 0)) {
+		if (i != UINT32_MAX)
+			return NULL;
+		i = index_take();
+		if (i >= SHARDS)
+			return NULL;
+	}
+	if (!u->shards)
+		return NULL;
+	sh = __atomic_load_n(&u->shards[i], __ATOMIC_RELAXED);
+	if (__builtin_expect(!sh, 0)) {
+		sh = calloc(1, sizeof(*sh));
+		if (!sh)
+			return NULL;
+		__atomic_store_n(&u->shards[i], sh, __ATOMIC_RELEASE);
+	}
+	return sh;
+}
+
+static void shard_fold(struct usage_counters *to, const struct shard *sh)
+{
+	for (int k = 0; k < _USAGE_KIND_MAX; k++)
+		to->requests[k] += load(&sh->requests[k]);
+	to->bytes_read += load(&sh->bytes_read);
+	to->bytes_written += load(&sh->bytes_written);
+	for (int b = 0; b < USAGE_BUCKETS; b++)
+		to->latency[b] += load(&sh->latency[b]);
+	to->latency_ns += load(&sh->latency_ns);
+	to->queue_ns += load(&sh->queue_ns);
+	to->nsenter_ns += load(&sh->nsenter_ns);
+	to->cgroup_ns += load(&sh->cgroup_ns);
+	to->nsenter_trips += load(&sh->nsenter_trips);
+}
+
 /* Field by field: the record is written while it is read. */
 static void counters_add(struct usage_counters *to, const struct usage_counters *from)
 {
@@ -95,6 +221,20 @@ static void counters_add(struct usage_counters *to, const struct usage_counters 
 
 	for (size_t i = 0; i < sizeof(*from) / sizeof(uint64_t); i++)
 		t[i] += load(&f[i]);
+}
+
+/* u's figures: its shared counters and every thread's shard. */
+static void usage_sum(const struct usage *u, struct usage_counters *to)
+{
+	counters_add(to, &u->c);
+	if (!u->shards)
+		return;
+	for (unsigned i = 0; i < SHARDS; i++) {
+		const struct shard *sh = __atomic_load_n(&u->shards[i], __ATOMIC_ACQUIRE);
+
+		if (sh)
+			shard_fold(to, sh);
+	}
 }
 
 /* The memory controller's path (what `free` in the container is computed from), else the
@@ -142,10 +282,14 @@ static void usage_free(void *p)
 			u->next->prev = u->prev;
 		/* In the same step as the record leaves the list: a report sees the
 		 * requests either here or there, never in neither. */
-		counters_add(&ended_counters, &u->c);
+		usage_sum(u, &ended_counters);
 		ended++;
 	}
 	pthread_mutex_unlock(&lock);
+	if (u->shards)
+		for (unsigned i = 0; i < SHARDS; i++)
+			free(u->shards[i]);
+	free(u->shards);
 	pthread_mutex_destroy(&u->qlock);
 	free(u->id);
 	free(u->pod);
@@ -185,6 +329,8 @@ struct usage *usage_get(struct container *c)
 	u->init_pid = container_init_pid(c);
 	u->host = container_is_host(c);
 	u->cgroup = read_cgroup(u->init_pid);
+	/* Without it, every thread adds to the shared counters. */
+	u->shards = calloc(SHARDS, sizeof(*u->shards));
 	pthread_mutex_init(&u->qlock, NULL);
 	/* The slot frees it (and folds it into the totals) when the container goes; if
 	 * another thread's record got there first, ours is freed unlisted. */
@@ -225,29 +371,59 @@ int usage_set_names(struct usage *u, const char *runtime_id, const char *pod, co
 	return 0;
 }
 
-bool usage_enter(struct usage *u)
+static unsigned state_flight(uint64_t st)
 {
-	bool ok;
-
-	pthread_mutex_lock(&u->qlock);
-	ok = !u->head && (config.max_in_flight == 0 || u->in_flight < config.max_in_flight);
-	if (ok)
-		u->in_flight++;
-	pthread_mutex_unlock(&u->qlock);
-	return ok;
+	return (unsigned)(st & 0xffffffffu);
 }
 
+static unsigned state_waiting(uint64_t st)
+{
+	return (unsigned)(st >> 32);
+}
+
+static bool state_room(uint64_t st)
+{
+	return config.max_in_flight == 0 || state_flight(st) < config.max_in_flight;
+}
+
+static bool state_swap(uint64_t *p, uint64_t *old, uint64_t new)
+{
+	return __atomic_compare_exchange_n(p, old, new, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Nobody waits and a slot is free: one compare-and-swap, no lock. */
+bool usage_enter(struct usage *u)
+{
+	uint64_t st = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+
+	do {
+		if (state_waiting(st) || !state_room(st))
+			return false;
+	} while (!state_swap(&u->state, &st, st + 1));
+	return true;
+}
+
+/* Under qlock: waiting changes only here and in usage_leave()'s slow path, so the count
+ * and the list agree whenever the lock is free. */
 int usage_queue(struct usage *u, struct usage_waiter *w)
 {
+	uint64_t st;
+
 	pthread_mutex_lock(&u->qlock);
-	if (config.max_in_flight == 0 || u->in_flight < config.max_in_flight) {
-		u->in_flight++;
-		pthread_mutex_unlock(&u->qlock);
-		return 1;
-	}
-	if (config.max_queued && u->waiting >= config.max_queued) {
-		pthread_mutex_unlock(&u->qlock);
-		return -EAGAIN;
+	st = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+	for (;;) {
+		if (state_room(st)) {
+			if (!state_swap(&u->state, &st, st + 1))
+				continue;
+			pthread_mutex_unlock(&u->qlock);
+			return 1;
+		}
+		if (config.max_queued && state_waiting(st) >= config.max_queued) {
+			pthread_mutex_unlock(&u->qlock);
+			return -EAGAIN;
+		}
+		if (state_swap(&u->state, &st, st + WAITING_ONE))
+			break;
 	}
 	w->next = NULL;
 	if (u->tail)
@@ -255,49 +431,60 @@ int usage_queue(struct usage *u, struct usage_waiter *w)
 	else
 		u->head = w;
 	u->tail = w;
-	u->waiting++;
-	pthread_mutex_unlock(&u->qlock);
+	/* Before the lock is free: from then on w may be served, and u gone with it. */
 	add(&u->c.queued, 1);
+	pthread_mutex_unlock(&u->qlock);
 	return 0;
 }
 
 struct usage_waiter *usage_leave(struct usage *u)
 {
 	struct usage_waiter *w;
+	uint64_t st = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
 
+	/* Nobody waits: give the slot back without the lock. A request queued meanwhile
+	 * sees the slot free (its swap fails, it looks again) and takes it. */
+	while (!state_waiting(st))
+		if (state_swap(&u->state, &st, st - 1))
+			return NULL;
 	pthread_mutex_lock(&u->qlock);
-	w = u->head;
-	if (w) {
-		/* the slot passes on to the waiter: in_flight stays */
-		u->head = w->next;
-		if (!u->head)
-			u->tail = NULL;
-		u->waiting--;
-	} else {
-		u->in_flight--;
+	st = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+	for (;;) {
+		if (!state_waiting(st)) {
+			if (!state_swap(&u->state, &st, st - 1))
+				continue;
+			pthread_mutex_unlock(&u->qlock);
+			return NULL;
+		}
+		/* the slot passes on to the first waiter: in_flight stays */
+		if (state_swap(&u->state, &st, st - WAITING_ONE))
+			break;
 	}
+	w = u->head;
+	u->head = w->next;
+	if (!u->head)
+		u->tail = NULL;
 	pthread_mutex_unlock(&u->qlock);
 	return w;
 }
 
-static unsigned bucket_of(uint64_t ns)
+/* Most requests take under 250 us: the first buckets are looked at first. */
+static _unused_ unsigned bucket_of(uint64_t ns)
 {
-	uint64_t us = ns / 1000;
-	unsigned i;
+	unsigned i = 0;
 
-	for (i = 0; i < USAGE_BUCKETS - 1; i++)
-		if (us <= usage_bucket_us[i])
-			break;
+	while (i < USAGE_BUCKETS - 1 && ns > usage_bucket_us[i] * 1000)
+		i++;
 	return i;
 }
 
-static double ms(uint64_t ns)
+static _unused_ double ms(uint64_t ns)
 {
 	return (double)ns / 1e6;
 }
 
 /* One line a second at most, saying how many it left out. */
-static void log_slow(const struct usage *u, const struct usage_done *d)
+static _unused_ void log_slow(const struct usage *u, const struct usage_done *d)
 {
 	static uint64_t last_ns, suppressed;
 	static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -333,34 +520,56 @@ static void log_slow(const struct usage *u, const struct usage_done *d)
 		log_warn(0, "%" PRIu64 " more slow requests were not logged", skipped);
 }
 
-void usage_record(struct usage *u, const struct usage_done *d)
+#if PROCBOX_FIGURES
+static void record_shared(struct usage_counters *c, const struct usage_done *d, unsigned kind,
+			  unsigned bucket)
 {
-	struct usage_counters *c = &u->c;
-
-	add(&c->requests[d->kind < _USAGE_KIND_MAX ? d->kind : 0], 1);
-	if (d->r < 0)
-		add(&c->errors[-d->r < USAGE_ERRNO_MAX ? -d->r : 0], 1);
+	add(&c->requests[kind], 1);
 	if (d->bytes_read)
 		add(&c->bytes_read, d->bytes_read);
 	if (d->bytes_written)
 		add(&c->bytes_written, d->bytes_written);
-	add(&c->latency[bucket_of(d->total_ns)], 1);
+	add(&c->latency[bucket], 1);
 	add(&c->latency_ns, d->total_ns);
 	if (d->queue_ns)
 		add(&c->queue_ns, d->queue_ns);
-	if (d->clock) {
-		if (d->clock->nsenter_trips) {
-			add(&c->nsenter_trips, d->clock->nsenter_trips);
-			add(&c->nsenter_ns, d->clock->nsenter_ns);
+	if (d->clock && d->clock->nsenter_trips) {
+		add(&c->nsenter_trips, d->clock->nsenter_trips);
+		add(&c->nsenter_ns, d->clock->nsenter_ns);
+	}
+	if (d->clock && d->clock->cgroup_ns)
+		add(&c->cgroup_ns, d->clock->cgroup_ns);
+}
+
+void usage_record(struct usage *u, const struct usage_done *d)
+{
+	unsigned kind = d->kind < _USAGE_KIND_MAX ? d->kind : 0, bucket = bucket_of(d->total_ns);
+	struct shard *sh = shard_of(u);
+
+	if (d->r < 0)
+		add(&u->c.errors[-d->r < USAGE_ERRNO_MAX ? -d->r : 0], 1);
+	if (__builtin_expect(!sh, 0))
+		record_shared(&u->c, d, kind, bucket);
+	else {
+		bump(&sh->requests[kind], 1);
+		bump(&sh->bytes_read, d->bytes_read);
+		bump(&sh->bytes_written, d->bytes_written);
+		bump(&sh->latency[bucket], 1);
+		bump(&sh->latency_ns, d->total_ns);
+		bump(&sh->queue_ns, d->queue_ns);
+		if (d->clock && d->clock->nsenter_trips) {
+			bump(&sh->nsenter_trips, d->clock->nsenter_trips);
+			bump(&sh->nsenter_ns, d->clock->nsenter_ns);
 		}
-		if (d->clock->cgroup_ns)
-			add(&c->cgroup_ns, d->clock->cgroup_ns);
+		if (d->clock && d->clock->cgroup_ns)
+			bump(&sh->cgroup_ns, d->clock->cgroup_ns);
 	}
 	if (config.slow_ns && d->total_ns >= config.slow_ns) {
-		add(&c->slow, 1);
+		add(&u->c.slow, 1);
 		log_slow(u, d);
 	}
 }
+#endif
 
 void usage_file_opened(struct usage *u)
 {
@@ -413,11 +622,10 @@ void usage_tick(void)
 {
 	pthread_mutex_lock(&lock);
 	for (struct usage *u = live; u; u = u->next) {
-		uint64_t n = 0;
+		struct usage_counters c = {0};
 
-		for (int k = 0; k < _USAGE_KIND_MAX; k++)
-			n += load(&u->c.requests[k]);
-		u->ring[u->ticks++ % (RATE_WINDOW + 1)] = n;
+		usage_sum(u, &c);
+		u->ring[u->ticks++ % (RATE_WINDOW + 1)] = usage_requests(&c);
 	}
 	pthread_mutex_unlock(&lock);
 }
@@ -455,6 +663,7 @@ int usage_report_take(struct usage_report *ret)
 {
 	struct usage_report r = {0};
 	size_t n = 0, i = 0;
+	uint64_t st;
 
 	pthread_mutex_lock(&lock);
 	for (struct usage *u = live; u; u = u->next)
@@ -476,14 +685,13 @@ int usage_report_take(struct usage_report *ret)
 		copy_name(e->pod, sizeof(e->pod), u->pod);
 		copy_name(e->ns, sizeof(e->ns), u->ns);
 		copy_name(e->cgroup, sizeof(e->cgroup), u->cgroup);
-		counters_add(&e->c, &u->c);
+		usage_sum(u, &e->c);
 		counters_add(&r.totals, &e->c);
 		e->rate = rate_of(u, usage_requests(&e->c));
 		e->files = __atomic_load_n(&u->files, __ATOMIC_RELAXED);
-		pthread_mutex_lock(&u->qlock);
-		e->in_flight = u->in_flight;
-		e->waiting = u->waiting;
-		pthread_mutex_unlock(&u->qlock);
+		st = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+		e->in_flight = state_flight(st);
+		e->waiting = state_waiting(st);
 		r.in_flight += e->in_flight;
 	}
 	pthread_mutex_unlock(&lock);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "container/container.h"
 #include "nsenter/service.h"
 #include "util/reqclock.h"
@@ -12,10 +13,12 @@
 /*
  * What each container asks of the daemon, and the share of it the daemon gives at once.
  *
- * Figures: every request adds to its container's counters (relaxed atomics in the
- * container's own record: no lock and no line shared with other containers on the request
- * path). A report sums the live records and what ended containers left behind, so the
- * daemon's totals never go back while it runs.
+ * Figures: every request adds to its container's counters, in the shard of the worker
+ * thread that served it (plain stores: no lock, no locked instruction, no line another
+ * thread writes); errors, waits and slow requests, rare, to the container's shared
+ * counters with atomic adds. A report sums the shards of the live records and what ended
+ * containers left behind, so the daemon's totals never go back while it runs. Built with
+ * -Dfigures=false, nothing is recorded (to measure what recording costs).
  *
  * Sharing: a container has at most `max_in_flight` requests being served; one more waits
  * in its container's queue, and the worker that finishes one of that container's requests
@@ -109,7 +112,19 @@ struct usage_done {
 	const struct reqclock *clock;
 	const char *path; /* for the slow-request log */
 };
+#if PROCBOX_FIGURES
 void usage_record(struct usage *u, const struct usage_done *d);
+#else
+static inline void usage_record(struct usage *u, const struct usage_done *d)
+{
+}
+#endif
+
+/* The clock requests are timed by: none without figures. */
+static inline uint64_t usage_now_ns(void)
+{
+	return PROCBOX_FIGURES ? reqclock_now_ns() : 0;
+}
 
 /* Files the container holds open in the daemon. */
 void usage_file_opened(struct usage *u);

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
+
 /*
  * Where one FUSE request spends its time, kept per worker thread: a request runs on one
  * thread from start to reply, so the layers below (nsenter round trips, cgroup reads) add
@@ -44,8 +46,9 @@ static inline void reqclock_note_cgroup(uint64_t start_ns)
 		c->cgroup_ns += reqclock_now_ns() - start_ns;
 }
 
-/* A start time for the notes above, or 0 (not read) outside a request. */
+/* A start time for the notes above, or 0 (not read) outside a request and in a build
+ * without figures (-Dfigures=false). */
 static inline uint64_t reqclock_start(void)
 {
-	return reqclock_current ? reqclock_now_ns() : 0;
+	return PROCBOX_FIGURES && reqclock_current ? reqclock_now_ns() : 0;
 }

@@ -23,6 +23,12 @@ if [ "$(id -u)" -ne 0 ] || ! unshare -r -n true 2>/dev/null || [ ! -w /dev/fuse 
 	exit
 fi
 
+if "$procbox" --version | grep -q "without request figures"; then
+	tap_skip "procbox status" "built with -Dfigures=false"
+	tap_end
+	exit
+fi
+
 tmp=$(mktemp -d /tmp/procbox-status.XXXXXX)
 mnt=$tmp/mnt
 mkdir "$mnt"
