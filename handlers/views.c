@@ -256,8 +256,8 @@ static int uptime_content(const struct pb_caller *c, struct pb_file *f, char **r
 
 	if (pb_caller_is_host(c))
 		return read_full_file("/proc/uptime", ret, ret_len);
-	/* Without a cgroup to read (no cpuacct controller, a cgroup being removed) the age is
-	 * still right: idle then counts one CPU never busy. */
+	/* Without a cgroup to read (no CPU accounting controller, a cgroup being removed)
+	 * the age is still right: idle then counts one CPU never busy. */
 	if (cpu_time(c, &ncpus, &busy_ns) < 0) {
 		ncpus = 1;
 		busy_ns = 0;
