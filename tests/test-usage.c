@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "container/container.h"
@@ -133,4 +135,95 @@ Test(usage, counts_and_quantiles)
 	cr_assert(found);
 	cr_assert_geq(usage_requests(&r.totals), 100);
 	usage_report_done(&r);
+}
+
+/*
+ * Threads racing for two slots of one container, as FUSE workers do: a request either
+ * takes a slot, or waits and is served by whoever gives a slot back. No more than two are
+ * ever served at once, no waiter is lost, and every thread's figures add up exactly.
+ */
+#define RACE_THREADS 4
+#define RACE_REQUESTS 20000
+
+struct race {
+	struct usage *u;
+	int serving, most;
+	long served;
+};
+
+static void race_serve(struct race *r)
+{
+	int now = __atomic_add_fetch(&r->serving, 1, __ATOMIC_SEQ_CST);
+	int most = __atomic_load_n(&r->most, __ATOMIC_RELAXED);
+
+	while (now > most && !__atomic_compare_exchange_n(&r->most, &most, now, false,
+							  __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		;
+	__atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+	usage_record(r->u, &(struct usage_done){.kind = USAGE_READ, .r = 1, .bytes_read = 1});
+	__atomic_sub_fetch(&r->serving, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Serves in the slot this thread holds, then the waiters it is handed. */
+static void race_run(struct race *r, struct usage_waiter *w)
+{
+	do {
+		race_serve(r);
+		free(w);
+		w = usage_leave(r->u);
+	} while (w);
+}
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < RACE_REQUESTS; i++) {
+		struct usage_waiter *w;
+
+		if (usage_enter(r->u)) {
+			race_run(r, NULL);
+			continue;
+		}
+		w = malloc(sizeof(*w));
+		cr_assert_not_null(w);
+		if (usage_queue(r->u, w) > 0)
+			race_run(r, w);
+	}
+	return NULL;
+}
+
+Test(usage, racing_threads_share_two_slots_and_count_exactly)
+{
+	struct usage_config cfg = {.max_in_flight = 2};
+	struct race r = {0};
+	pthread_t t[RACE_THREADS];
+	struct usage_report rep;
+	bool found = false;
+
+	usage_setup(&cfg, NULL);
+	r.u = usage_get(self);
+	for (int i = 0; i < RACE_THREADS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, race_thread, &r), 0);
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(r.served, (long)RACE_THREADS * RACE_REQUESTS, "every request served once");
+	cr_assert_leq(r.most, 2, "at most two at once, saw %d", r.most);
+	cr_assert_eq(usage_report_take(&rep), 0);
+	for (size_t i = 0; i < rep.n; i++) {
+		const struct usage_entry *e = &rep.entries[i];
+
+		if (e->serial != container_serial(self))
+			continue;
+		found = true;
+		cr_assert_eq(e->in_flight, 0);
+		cr_assert_eq(e->waiting, 0);
+		if (PROCBOX_FIGURES) {
+			cr_assert_eq(e->c.requests[USAGE_READ],
+				     (uint64_t)RACE_THREADS * RACE_REQUESTS);
+			cr_assert_eq(e->c.bytes_read, (uint64_t)RACE_THREADS * RACE_REQUESTS);
+		}
+	}
+	cr_assert(found);
+	usage_report_done(&rep);
 }
