@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@
 
 #define DEFAULT_MOUNTPOINT "/var/lib/procbox"
 #define DEFAULT_STATE_DIR "/run/procbox"
+#define DEFAULT_THREADS 16
+#define IN_FLIGHT_UNSET UINT_MAX
 
 struct options {
 	const char *mountpoint;
@@ -90,9 +93,10 @@ static void help(void)
 	       "      --max-children N     processes per container at once for requests that\n"
 	       "                           need one of their own (pid namespace reads,\n"
 	       "                           --max-agents 0); more get EAGAIN (default %d)\n"
-	       "      --threads N          FUSE worker threads at most (default 16)\n"
+	       "      --threads N          FUSE worker threads at most (default %d)\n"
 	       "      --max-in-flight N    requests of one container served at once; more wait\n"
-	       "                           on that container; 0: no limit (default %d)\n"
+	       "                           on that container; 0: no limit (default half the\n"
+	       "                           CPUs and half the --threads, at least 1: here %u)\n"
 	       "      --max-queued N       requests of one container waiting at most; more\n"
 	       "                           get EAGAIN; 0: no limit (default %d)\n"
 	       "      --slow-ms MS         log requests slower than this, one line a second at\n"
@@ -119,7 +123,8 @@ static void help(void)
 	       PROCSYS_DEFAULT_MAX_FDS, NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
 	       CONTAINER_DEFAULT_MAX_FILES, CONTAINER_DEFAULT_MAX_FILES_TOTAL,
 	       CONTAINER_DEFAULT_MAX_SNAP_MIB, CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
-	       NSENTER_DEFAULT_MAX_CHILDREN, USAGE_DEFAULT_MAX_IN_FLIGHT, USAGE_DEFAULT_MAX_QUEUED,
+	       NSENTER_DEFAULT_MAX_CHILDREN, DEFAULT_THREADS,
+	       usage_default_max_in_flight(DEFAULT_THREADS), USAGE_DEFAULT_MAX_QUEUED,
 	       USAGE_DEFAULT_SLOW_MS, USAGE_DEFAULT_METRICS_CONTAINERS);
 }
 
@@ -190,7 +195,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    .timeout_ms = NSENTER_DEFAULT_TIMEOUT_MS,
 	    .max_agents = NSENTER_DEFAULT_MAX_AGENTS,
 	    .agent_idle_s = NSENTER_DEFAULT_AGENT_IDLE_MS / 1000,
-	    .max_threads = 16,
+	    .max_threads = DEFAULT_THREADS,
 	    .max_agent_fds = NSENTER_DEFAULT_MAX_AGENT_FDS,
 	    .max_sysctl_fds = PROCSYS_DEFAULT_MAX_FDS,
 	    .max_agents_per_container = NSENTER_DEFAULT_MAX_AGENTS_PER_CONTAINER,
@@ -200,7 +205,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    .max_snap_mib = CONTAINER_DEFAULT_MAX_SNAP_MIB_TOTAL,
 	    .usage =
 		{
-		    .max_in_flight = USAGE_DEFAULT_MAX_IN_FLIGHT,
+		    .max_in_flight = IN_FLIGHT_UNSET,
 		    .max_queued = USAGE_DEFAULT_MAX_QUEUED,
 		    .slow_ns = USAGE_DEFAULT_SLOW_MS * 1000000ull,
 		    .metrics_containers = USAGE_DEFAULT_METRICS_CONTAINERS,
@@ -308,6 +313,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 	}
+	if (o->usage.max_in_flight == IN_FLIGHT_UNSET)
+		o->usage.max_in_flight = usage_default_max_in_flight(o->max_threads);
 	if (optind < argc)
 		o->mountpoint = argv[optind++];
 	if (optind < argc) {

@@ -470,6 +470,24 @@ Test(fs, clear_errors)
 	cr_assert(strstr(out, "Usage: procbox"));
 }
 
+/* Without --max-in-flight, a container gets half the CPUs and half the 16 workers, at
+ * least 1: on a 2-CPU machine its flood keeps one CPU's worth of the daemon. */
+Test(fs, the_default_in_flight_limit_follows_the_cpus)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned want = cpus > 1 ? (unsigned)(cpus / 2) : 1;
+	char out[8192];
+	const char *p;
+
+	want = want > 8 ? 8 : want;
+	const char *status[] = {"procbox", "status", "-m", d.mnt, "--json", NULL};
+	cr_assert_eq(run_procbox(status, out, sizeof(out)), 0, "%s", out);
+	p = strstr(out, "\"max_in_flight\":");
+	cr_assert(p, "%s", out);
+	cr_expect_eq(strtoul(p + strlen("\"max_in_flight\":"), NULL, 10), want, "%ld CPUs: %s",
+		     cpus, p);
+}
+
 /* The daemon takes the hard limit of open files as its soft one: kept fds and agents'
  * sockets outgrow the usual 1,024. */
 Test(fs, raises_its_open_files_limit)

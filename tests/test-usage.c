@@ -227,3 +227,23 @@ Test(usage, racing_threads_share_two_slots_and_count_exactly)
 	cr_assert(found);
 	usage_report_done(&rep);
 }
+
+/* The default limit: half the CPUs and half the workers, never 0, so that one container's
+ * flood leaves CPUs and workers to the others on any machine. */
+Test(usage, the_default_limit_leaves_half_the_cpus_and_workers_to_the_others)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned half_cpus = cpus > 1 ? (unsigned)(cpus / 2) : 1;
+	unsigned threads[] = {1, 2, 3, 16, 100000};
+
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		unsigned n = usage_default_max_in_flight(threads[i]);
+
+		cr_expect_geq(n, 1, "threads %u", threads[i]);
+		cr_expect_leq(n, threads[i] < 2 ? 1 : threads[i] / 2, "threads %u: %u", threads[i],
+			      n);
+		cr_expect_leq(n, half_cpus, "threads %u: %u with %ld CPUs", threads[i], n, cpus);
+	}
+	/* With more workers than CPUs, the CPUs decide. */
+	cr_expect_eq(usage_default_max_in_flight(100000), half_cpus);
+}

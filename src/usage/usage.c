@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "usage/usage.h"
 #include "util/fileio.h"
@@ -81,7 +82,7 @@ static struct usage *live;
 static struct usage_counters ended_counters; /* under lock */
 static uint64_t ended;
 static struct usage_config config = {
-    .max_in_flight = USAGE_DEFAULT_MAX_IN_FLIGHT,
+    .max_in_flight = 0, /* no limit until usage_setup() sets one */
     .max_queued = USAGE_DEFAULT_MAX_QUEUED,
     .slow_ns = USAGE_DEFAULT_SLOW_MS * 1000000ull,
     .metrics_containers = USAGE_DEFAULT_METRICS_CONTAINERS,
@@ -94,6 +95,15 @@ void usage_setup(const struct usage_config *cfg, struct nsenter_service *s)
 	config = *cfg;
 	nsenter = s;
 	started_ns = reqclock_now_ns();
+}
+
+unsigned usage_default_max_in_flight(unsigned threads)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus > 1 ? (unsigned)(cpus / 2) : 1;
+
+	n = MIN(n, threads / 2);
+	return MAX(n, 1u);
 }
 
 const struct usage_config *usage_config(void)

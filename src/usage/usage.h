@@ -73,7 +73,6 @@ struct usage_config {
 	unsigned metrics_containers; /* per-container series in the Prometheus output */
 };
 
-#define USAGE_DEFAULT_MAX_IN_FLIGHT 2
 #define USAGE_DEFAULT_MAX_QUEUED 256
 #define USAGE_DEFAULT_SLOW_MS 100
 #define USAGE_DEFAULT_METRICS_CONTAINERS 10
@@ -83,6 +82,11 @@ struct usage;
 /* Once, before the first request. nsenter (may be NULL) is asked for agents per container. */
 void usage_setup(const struct usage_config *cfg, struct nsenter_service *nsenter);
 const struct usage_config *usage_config(void);
+
+/* The default of max_in_flight: half the online CPUs and half the worker threads, at
+ * least 1. A flood from one container then keeps at most half of the CPUs busy in the
+ * daemon, and at most half of the workers, whatever the size of the machine. */
+unsigned usage_default_max_in_flight(unsigned threads);
 
 /* The record of c, made on first use; NULL only without memory. Valid while c is. */
 struct usage *usage_get(struct container *c);
