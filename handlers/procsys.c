@@ -15,6 +15,7 @@
 
 #include "handlers/nsreq.h"
 #include "handlers/procsys.h"
+#include "util/array.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 
@@ -54,7 +55,7 @@ static struct {
 	char *rel;
 	enum ns_type type;
 } * probed;
-static size_t n_probed;
+static size_t n_probed, cap_probed;
 
 enum ns_type procsys_namespace_of(const char *rel)
 {
@@ -171,14 +172,11 @@ int procsys_probe_namespaced(const char *const *rels, size_t n, bool *ret)
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		size_t i;
 		int t;
-		void *np;
 
 		if (sscanf(line, "%zu %d", &i, &t) != 2 || i >= n || ret[i])
 			continue;
-		np = reallocarray(probed, n_probed + 1, sizeof(*probed));
-		if (!np)
+		if (ARRAY_GROW(probed, cap_probed, n_probed, 8) < 0)
 			return -ENOMEM;
-		probed = np;
 		probed[n_probed].rel = strdup(rels[i]);
 		if (!probed[n_probed].rel)
 			return -ENOMEM;

@@ -17,7 +17,7 @@ struct tnode {
 	char *name;
 	const struct handler *h;
 	struct tnode **child;
-	size_t n_child;
+	size_t n_child, cap_child;
 };
 
 struct pb_dir {
@@ -29,17 +29,15 @@ static struct tnode root;
 
 static struct tnode *child_get(struct tnode *n, const char *name, size_t len, bool create)
 {
-	struct tnode **nc, *c;
+	struct tnode *c;
 
 	for (size_t i = 0; i < n->n_child; i++)
 		if (strlen(n->child[i]->name) == len && memcmp(n->child[i]->name, name, len) == 0)
 			return n->child[i];
 	if (!create)
 		return NULL;
-	nc = realloc(n->child, (n->n_child + 1) * sizeof(*nc));
-	if (!nc)
+	if (ARRAY_GROW(n->child, n->cap_child, n->n_child, 4) < 0)
 		return NULL;
-	n->child = nc;
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->name = strndup(name, len))) {
 		free(c);

@@ -181,7 +181,7 @@ struct cgroup_io_dev {
 };
 
 struct cgroup_io {
-	size_t n;
+	size_t n, cap;
 	struct cgroup_io_dev *devs;
 };
 

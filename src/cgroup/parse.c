@@ -280,10 +280,8 @@ static struct cgroup_io_dev *io_dev_get(struct cgroup_io *io, unsigned major, un
 	/* One entry per block device: bounded by what the kernel prints. */
 	if (io->n >= 65536)
 		return NULL;
-	d = reallocarray(io->devs, io->n + 1, sizeof(*d));
-	if (!d)
+	if (ARRAY_GROW(io->devs, io->cap, io->n, 4) < 0)
 		return NULL;
-	io->devs = d;
 	d = &io->devs[io->n++];
 	*d = (struct cgroup_io_dev){.major = major, .minor = minor};
 	return d;

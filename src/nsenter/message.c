@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nsenter/message.h"
+#include "util/array.h"
 #include "util/macro.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
@@ -210,25 +211,13 @@ int nsenter_message_set_path(struct nsenter_message *m, const char *path)
 	return 0;
 }
 
-/*
- * The entries array grows in powers of two: it is full exactly when n_entries is 0 or a power
- * of two. This holds because the decoder fills it through here too; an array built by hand
- * must not be appended to.
- */
+/* The decoder fills the entries through here too. */
 static int entry_append(struct nsenter_message *m, char *name, uint64_t ino, uint32_t type)
 {
-	size_t n = m->n_entries;
-
-	if (n == 0 || (n & (n - 1)) == 0) {
-		size_t cap = n == 0 ? 1 : 2 * n;
-		struct nsenter_dirent *e = reallocarray(m->entries, cap, sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		m->entries = e;
-	}
-	m->entries[n] = (struct nsenter_dirent){.name = name, .ino = ino, .type = type};
-	m->n_entries = n + 1;
+	if (ARRAY_GROW(m->entries, m->cap_entries, m->n_entries, 16) < 0)
+		return -ENOMEM;
+	m->entries[m->n_entries++] =
+	    (struct nsenter_dirent){.name = name, .ino = ino, .type = type};
 	return 0;
 }
 

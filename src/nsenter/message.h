@@ -82,7 +82,7 @@ struct nsenter_message {
 
 	struct nsenter_stat st;		/* lookup resp */
 	struct nsenter_dirent *entries; /* readdir resp */
-	size_t n_entries;
+	size_t n_entries, cap_entries;
 
 	int32_t err;  /* error resp: positive errno */
 	char *errmsg; /* error resp: human-readable context */
